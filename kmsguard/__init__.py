@@ -1,0 +1,1 @@
+"""kmsguard: prove Azure KMS activation reachability for Pulumi networks."""

@@ -1,0 +1,184 @@
+"""Outbound SNAT for the Internet next hop (§5): is the source an Azure public IP?
+
+§5.3 order: NAT gateway, instance public IP, Standard public LB with outbound rules, Basic public LB;
+any other Standard LB pool disables default outbound (O2, S4); a private subnet has none (O1);
+otherwise the default outbound access IP.
+"""
+
+from __future__ import annotations
+
+from kmsguard.analysis.index import NetworkIndex
+from kmsguard.analysis.match import canonical
+from kmsguard.analysis.settings import Settings
+from kmsguard.analysis.verdict import Fix, Outcome, Step
+from kmsguard.model import IpConfiguration, NetworkInterface, Subnet, Unknown
+
+
+def nat_gateway_fix(subnet: Subnet) -> Fix:
+    return Fix(
+        "add-nat-gateway",
+        subnet.origin.name,
+        subnet.origin.urn,
+        f"subnet {subnet.origin.name}: associate a NAT gateway with a public IP (explicit outbound; Windows "
+        "activation needs it in a private subnet or behind a Standard load balancer, O1/S4)",
+        'azure_native.network.NatGateway(..., sku={"name": "Standard"}, public_ip_addresses=[{"id": pip.id}]); '
+        'subnet nat_gateway={"id": nat.id}',
+        {"subnet": subnet.key},
+    )
+
+
+def egress_step(
+    index: NetworkIndex,
+    subnet: Subnet,
+    nic: NetworkInterface | None,
+    ipc: IpConfiguration | None,
+    settings: Settings,
+    scale_set_flexible: bool = False,
+) -> Step:
+    network = index.network
+    # Unknowns that could only add an Azure public egress (a NAT gateway, a public IP), and
+    # unknowns that could take the default egress away (pools, defaultOutboundAccess).
+    could_add: list[str] = []
+    could_remove: list[str] = []
+    nat = subnet.nat_gateway
+    if isinstance(nat, str):
+        known = network.nat_gateways.get(nat)
+        name = known.origin.name if known else nat
+        return Step(
+            "egress",
+            f"Internet next hop: SNAT through NAT gateway {name} (Azure public IP)",
+            Outcome.PASS,
+            known.origin.urn if known else subnet.origin.urn,
+        )
+    if isinstance(nat, Unknown):
+        could_add.append(f"whether subnet {subnet.origin.name} has a NAT gateway is unknown")
+    if ipc is not None and nic is not None:
+        if isinstance(ipc.public_ip, str):
+            return Step(
+                "egress",
+                f"Internet next hop: NIC {nic.origin.name} has an instance-level public IP",
+                Outcome.PASS,
+                nic.origin.urn,
+            )
+        if isinstance(ipc.public_ip, Unknown):
+            could_add.append(f"whether NIC {nic.origin.name} has a public IP is unknown")
+        lb = _load_balancer_egress(index, ipc)
+        if lb is not None:
+            outcome, detail = lb
+            if outcome is Outcome.PASS:
+                return Step("egress", f"Internet next hop: {detail}", Outcome.PASS, nic.origin.urn)
+            if outcome is Outcome.BLOCK:
+                step = Step(
+                    "egress",
+                    f"Internet next hop: {detail}, so the VM has no outbound access (O2, S4)",
+                    Outcome.BLOCK,
+                    nic.origin.urn,
+                    fix=nat_gateway_fix(subnet),
+                )
+                return _settled(step, could_add, could_remove)
+            if outcome is Outcome.UNKNOWN:
+                could_remove.append(detail)
+    access = subnet.default_outbound_access
+    if access is None and settings.absent_default_outbound == "private":
+        access = False
+    if access is False:
+        step = Step(
+            "egress",
+            f"subnet {subnet.origin.name} is private (defaultOutboundAccess: false) with no NAT gateway or public IP: "
+            "Windows activation needs explicit outbound (§5.2, O1)",
+            Outcome.BLOCK,
+            subnet.origin.urn,
+            fix=nat_gateway_fix(subnet),
+        )
+        return _settled(step, could_add, could_remove)
+    if isinstance(access, Unknown):
+        could_remove.append(f"defaultOutboundAccess of subnet {subnet.origin.name} unknown")
+    if scale_set_flexible:
+        step = Step(
+            "egress",
+            "Flexible-orchestration scale sets never get default outbound access (O1)",
+            Outcome.BLOCK,
+            subnet.origin.urn,
+            fix=nat_gateway_fix(subnet),
+        )
+        return _settled(step, could_add, could_remove)
+    step = Step(
+        "egress",
+        f"Internet next hop: default outbound access of subnet {subnet.origin.name} (Azure public IP)",
+        Outcome.PASS,
+        subnet.origin.urn,
+    )
+    return _settled(step, could_add, could_remove)
+
+
+def _settled(step: Step, could_add: list[str], could_remove: list[str]) -> Step:
+    """A pass holds if no unknown could take egress away; a block holds if none could add one."""
+    doubts = could_remove if step.outcome is Outcome.PASS else could_add + could_remove
+    if not doubts:
+        return step
+    return Step(
+        "egress",
+        f"{step.detail}; but {'; '.join(doubts)}",
+        Outcome.UNKNOWN,
+        step.urn,
+        settle="make the outbound settings known at preview",
+    )
+
+
+def _load_balancer_egress(index: NetworkIndex, ipc: IpConfiguration) -> tuple[Outcome, str] | None:
+    pools = ipc.backend_pools
+    if isinstance(pools, Unknown):
+        return Outcome.UNKNOWN, "the NIC's load balancer backend pools are unknown"
+    if not pools:
+        return None
+    results: list[tuple[Outcome, str]] = []
+    for ref in pools:
+        found = None
+        for lb in index.network.load_balancers.values():
+            if isinstance(lb.backend_pools, Unknown):
+                continue
+            for pool in lb.backend_pools:
+                if pool.key == ref:
+                    found = (lb, pool)
+        if found is None:
+            results.append(
+                (Outcome.UNKNOWN, f"load balancer backend pool {ref} unknown or outside the stack")
+            )
+            continue
+        lb, pool = found
+        sku = canonical(lb.sku) if isinstance(lb.sku, str) else None
+        if sku is None or not isinstance(lb.public, bool):
+            results.append((Outcome.UNKNOWN, f"load balancer {lb.origin.name}: SKU or type unknown"))
+        elif sku == "basic":
+            results.append(
+                (
+                    Outcome.PASS if lb.public else Outcome.INFO,
+                    f"Basic {'public' if lb.public else 'internal'} load balancer {lb.origin.name}",
+                )
+            )
+        elif pool.by_ip_address is True:
+            # O1 known issue: pools configured by IP address keep default outbound access.
+            results.append(
+                (Outcome.INFO, f"load balancer {lb.origin.name} pool {pool.name} is configured by IP address")
+            )
+        else:
+            rules = lb.outbound_rule_pools
+            if isinstance(rules, Unknown):
+                results.append((Outcome.UNKNOWN, f"outbound rules of load balancer {lb.origin.name} unknown"))
+            elif lb.public and pool.key in rules:
+                results.append(
+                    (Outcome.PASS, f"outbound rule of Standard public load balancer {lb.origin.name}")
+                )
+            else:
+                kind = "public" if lb.public else "internal"
+                results.append(
+                    (
+                        Outcome.BLOCK,
+                        f"the VM is in Standard {kind} load balancer {lb.origin.name} without an outbound rule",
+                    )
+                )
+    for wanted in (Outcome.PASS, Outcome.BLOCK, Outcome.UNKNOWN):
+        for outcome, detail in results:
+            if outcome is wanted:
+                return outcome, detail
+    return None

@@ -1,0 +1,476 @@
+"""Outbound filtering of the KMS flow at the source: AVNM admin rules, NIC NSG, subnet NSG (§4).
+
+The flow is (VM private IP, any source port) → (KMS IP, TCP 1688). Matching is tri-state; a rule
+list is walked in priority order and the first rule that surely matches ends it (§4.2). Rules that
+might match before it add their action to the possible outcomes, so an outcome is decided only when
+every possibility agrees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from kmsguard.analysis.match import (
+    IPv4Address,
+    IPv4Network,
+    Tri,
+    canonical,
+    covers_all,
+    looks_like_address,
+    parse_prefix,
+    port_matches,
+    source_ports_cover_ephemeral,
+    tri_all,
+    tri_any,
+)
+from kmsguard.analysis.verdict import Fix, Outcome, Step
+from kmsguard.catalog import KMS_PORT
+from kmsguard.model import AddressMatch, AdminRule, NetworkSecurityGroup, Ref, SecurityRule, Unknown
+from kmsguard.model.network import Strs
+
+ALLOW = "Allow"
+DENY = "Deny"
+ALWAYS_ALLOW = "AlwaysAllow"
+
+# §4.3 default outbound rules, present in every NSG.
+DEFAULT_OUTBOUND = (
+    SecurityRule(
+        "AllowVnetOutBound",
+        65000,
+        "Outbound",
+        "Allow",
+        "*",
+        ("VirtualNetwork",),
+        ("*",),
+        ("VirtualNetwork",),
+        ("*",),
+    ),
+    SecurityRule(
+        "AllowInternetOutBound",
+        65001,
+        "Outbound",
+        "Allow",
+        "*",
+        ("0.0.0.0/0",),
+        ("*",),
+        ("Internet",),
+        ("*",),
+    ),
+    SecurityRule(
+        "DenyAllOutBound", 65500, "Outbound", "Deny", "*", ("0.0.0.0/0",), ("*",), ("0.0.0.0/0",), ("*",)
+    ),
+)
+
+# §4.2/§4.5: tags that contain the KMS IPs for sure, tags that surely do not, everything else unknown.
+TAGS_CONTAINING_KMS = frozenset({"internet", "azureplatformlkm"})
+TAGS_NOT_CONTAINING_KMS = frozenset({"azureloadbalancer", "azureplatformdns", "azureplatformimds"})
+ANY = frozenset({"*", "any", "0.0.0.0/0"})
+
+
+@dataclass(frozen=True, slots=True)
+class FlowSource:
+    """Where the KMS flow starts: a subnet (any VM in it) or one NIC's IP configuration."""
+
+    prefixes: tuple[IPv4Network, ...] | None  # None: the subnet's prefixes are unknown
+    ip: IPv4Address | None = None  # the NIC's private IP when known
+    vnet_space: tuple[IPv4Network, ...] | None = ()  # VirtualNetwork tag (VNet + peered), None: unknown
+    asgs: frozenset[Ref] | None = None  # the NIC's ASGs; None: any VM of the subnet (unknown)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Possible actions of a first-match walk and the rule that surely decided it, if any."""
+
+    actions: frozenset[str]
+    rule: str  # description of the deciding rule ("" when undecided)
+    rule_priority: int | None
+    why: tuple[str, ...]  # reasons for uncertainty
+
+    @property
+    def decided(self) -> str | None:
+        return next(iter(self.actions)) if len(self.actions) == 1 else None
+
+
+def _access(value: object) -> frozenset[str]:
+    if isinstance(value, str):
+        c = canonical(value)
+        if c == "allow":
+            return frozenset({ALLOW})
+        if c == "deny":
+            return frozenset({DENY})
+        if c == "alwaysallow":
+            return frozenset({ALWAYS_ALLOW})
+    return frozenset({ALLOW, DENY})
+
+
+def match_source(items: Strs, src: FlowSource, why: list[str], what: str) -> Tri:
+    if isinstance(items, Unknown):
+        why.append(f"{what} unknown")
+        return Tri.MAYBE
+    results = []
+    for item in items:
+        if isinstance(item, Unknown):
+            why.append(f"{what} item unknown")
+            results.append(Tri.MAYBE)
+            continue
+        c = canonical(item)
+        if c in ANY or c == "virtualnetwork":
+            results.append(Tri.YES)
+            continue
+        net = parse_prefix(item)
+        if net is None:
+            if looks_like_address(item):
+                why.append(f"{what} {item!r} is not a valid address prefix")
+                results.append(Tri.MAYBE)
+            else:
+                # Private VM addresses are in no service tag but VirtualNetwork.
+                results.append(Tri.NO)
+            continue
+        if src.ip is not None:
+            results.append(Tri.YES if src.ip in net else Tri.NO)
+        elif src.prefixes is None:
+            why.append("the subnet's address prefixes are unknown")
+            results.append(Tri.MAYBE)
+        else:
+            t = covers_all(net, src.prefixes)
+            if t is Tri.MAYBE:
+                why.append(f"{what} {item} covers only part of the subnet")
+            results.append(t)
+    return tri_any(results)
+
+
+def match_destination(items: Strs, ip: IPv4Address, src: FlowSource, why: list[str], what: str) -> Tri:
+    if isinstance(items, Unknown):
+        why.append(f"{what} unknown")
+        return Tri.MAYBE
+    results = []
+    for item in items:
+        if isinstance(item, Unknown):
+            why.append(f"{what} item unknown")
+            results.append(Tri.MAYBE)
+            continue
+        c = canonical(item)
+        if c in ANY or c in TAGS_CONTAINING_KMS:
+            results.append(Tri.YES)
+        elif c in TAGS_NOT_CONTAINING_KMS:
+            results.append(Tri.NO)
+        elif c == "virtualnetwork":
+            if src.vnet_space is None:
+                why.append("the VNet address space is unknown")
+                results.append(Tri.MAYBE)
+            else:
+                results.append(Tri.YES if any(ip in n for n in src.vnet_space) else Tri.NO)
+        elif (net := parse_prefix(item)) is not None:
+            results.append(Tri.YES if ip in net else Tri.NO)
+        elif looks_like_address(item):
+            why.append(f"{what} {item!r} is not a valid address prefix")
+            results.append(Tri.MAYBE)
+        else:
+            why.append(f"whether service tag {item!r} contains {ip} is not documented (§1.5)")
+            results.append(Tri.MAYBE)
+    return tri_any(results)
+
+
+def _protocol(value: object, why: list[str]) -> Tri:
+    if not isinstance(value, str):
+        why.append("protocol unknown")
+        return Tri.MAYBE
+    c = canonical(value)
+    if c in ("*", "tcp", "any"):
+        return Tri.YES
+    if c in ("udp", "icmp", "esp", "ah"):
+        return Tri.NO
+    why.append(f"protocol {value!r} is not a known protocol")
+    return Tri.MAYBE
+
+
+def _outbound(value: object, why: list[str]) -> Tri:
+    if not isinstance(value, str):
+        why.append("direction unknown")
+        return Tri.MAYBE
+    c = canonical(value)
+    if c == "outbound":
+        return Tri.YES
+    if c == "inbound":
+        return Tri.NO
+    why.append(f"direction {value!r} is not Inbound or Outbound")
+    return Tri.MAYBE
+
+
+def match_security_rule(rule: SecurityRule, ip: IPv4Address, src: FlowSource, why: list[str]) -> Tri:
+    parts = [_outbound(rule.direction, why)]
+    if parts[0] is Tri.NO:
+        return Tri.NO
+    parts.append(_protocol(rule.protocol, why))
+    parts.append(port_matches(rule.destination_port_ranges, KMS_PORT, why, "destination port"))
+    parts.append(source_ports_cover_ephemeral(rule.source_port_ranges, why))
+    parts.append(_rule_source(rule, src, why))
+    parts.append(_rule_destination(rule, ip, src, why))
+    return tri_all(parts)
+
+
+def _rule_source(rule: SecurityRule, src: FlowSource, why: list[str]) -> Tri:
+    prefixes, asgs = rule.source_address_prefixes, rule.source_asgs
+    if isinstance(asgs, Unknown):
+        why.append("source application security groups unknown")
+        return Tri.MAYBE
+    if asgs:
+        if isinstance(prefixes, tuple) and not prefixes:
+            return _asg_member(asgs, src, why)
+        return tri_any([match_source(prefixes, src, why, "source"), _asg_member(asgs, src, why)])
+    if isinstance(prefixes, tuple) and not prefixes:
+        why.append("rule has no source")
+        return Tri.MAYBE
+    return match_source(prefixes, src, why, "source")
+
+
+def _rule_destination(rule: SecurityRule, ip: IPv4Address, src: FlowSource, why: list[str]) -> Tri:
+    prefixes, asgs = rule.destination_address_prefixes, rule.destination_asgs
+    if isinstance(prefixes, tuple) and not prefixes:
+        # §4.2: the KMS IPs are never members of an application security group.
+        if isinstance(asgs, Unknown) or asgs:
+            return Tri.NO
+        why.append("rule has no destination")
+        return Tri.MAYBE
+    return match_destination(prefixes, ip, src, why, "destination")
+
+
+def _asg_member(asgs: Sequence[Ref | Unknown | None], src: FlowSource, why: list[str]) -> Tri:
+    if src.asgs is None:
+        why.append("source application security group membership of the VMs is unknown")
+        return Tri.MAYBE
+    results = []
+    for a in asgs:
+        if isinstance(a, str):
+            results.append(Tri.YES if a in src.asgs else Tri.NO)
+        else:
+            results.append(Tri.MAYBE)
+    return tri_any(results)
+
+
+def _priority(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def first_match(rules: Iterable[tuple[SecurityRule, str]], ip: IPv4Address, src: FlowSource) -> Decision:
+    """Walk (rule, description) pairs; unknown priorities are checked first since they may come first."""
+    rules = list(rules)
+    unordered = [(r, d) for r, d in rules if _priority(r.priority) is None]
+    ordered = sorted(
+        ((r, d) for r, d in rules if _priority(r.priority) is not None),
+        key=lambda rd: _priority(rd[0].priority) or 0,
+    )
+    possible: set[str] = set()
+    why: list[str] = []
+    for rule, desc in unordered:
+        local: list[str] = []
+        if match_security_rule(rule, ip, src, local) is not Tri.NO:
+            possible |= _access(rule.access)
+            why.append(f"{desc}: priority unknown")
+    for rule, desc in ordered:
+        local = []
+        m = match_security_rule(rule, ip, src, local)
+        if m is Tri.NO:
+            continue
+        acts = _access(rule.access)
+        if acts != {ALLOW} and acts != {DENY}:
+            local.append("access unknown")
+        possible |= acts
+        if m is Tri.YES:
+            why.extend(f"{desc}: {w}" for w in local)
+            return Decision(frozenset(possible), desc, _priority(rule.priority), tuple(why))
+        why.append(f"{desc} may match ({', '.join(local) or 'unknown field'})")
+    return Decision(frozenset(possible), "", None, tuple(why))
+
+
+def nsg_rules(nsg: NetworkSecurityGroup) -> list[tuple[SecurityRule, str]] | Unknown:
+    if isinstance(nsg.rules, Unknown):
+        return nsg.rules
+    custom = [(r, f"NSG {nsg.origin.name} rule {_prio_text(r)} {r.name}") for r in nsg.rules]
+    return custom + [
+        (r, f"NSG {nsg.origin.name} default rule {r.priority} {r.name}") for r in DEFAULT_OUTBOUND
+    ]
+
+
+def _prio_text(rule: SecurityRule) -> str:
+    p = _priority(rule.priority)
+    return str(p) if p is not None else "?"
+
+
+def evaluate_nsg(nsg: NetworkSecurityGroup, ip: IPv4Address, src: FlowSource) -> tuple[Decision, str]:
+    rules = nsg_rules(nsg)
+    if isinstance(rules, Unknown):
+        return Decision(frozenset({ALLOW, DENY}), "", None, (f"rules unknown: {rules.why}",)), ""
+    return first_match(rules, ip, src), ""
+
+
+def lkm_denies(
+    nsg: NetworkSecurityGroup, ip: IPv4Address, src: FlowSource
+) -> tuple[Tri, str, SecurityRule | None]:
+    """§4.5: an outbound Deny to AzurePlatformLKM overrides the KMS platform rule (R4.1).
+
+    Per the doc, any such Deny that matches the flow counts, whether or not it is the first match.
+    """
+    if isinstance(nsg.rules, Unknown):
+        return Tri.MAYBE, f"NSG {nsg.origin.name}: rules unknown ({nsg.rules.why})", None
+    result, found, rule_found = Tri.NO, "", None
+    for rule in nsg.rules:
+        dests = rule.destination_address_prefixes
+        if isinstance(dests, Unknown):
+            targets_lkm = Tri.MAYBE
+        else:
+            targets_lkm = tri_any(
+                Tri.MAYBE
+                if isinstance(d, Unknown)
+                else (Tri.YES if canonical(d) == "azureplatformlkm" else Tri.NO)
+                for d in dests
+            )
+        if targets_lkm is Tri.NO:
+            continue
+        access = _access(rule.access)
+        if DENY not in access:
+            continue
+        why: list[str] = []
+        m = tri_all(
+            [
+                targets_lkm,
+                Tri.YES if access == {DENY} else Tri.MAYBE,
+                _outbound(rule.direction, why),
+                _protocol(rule.protocol, why),
+                port_matches(rule.destination_port_ranges, KMS_PORT, why, "destination port"),
+                source_ports_cover_ephemeral(rule.source_port_ranges, why),
+                match_source(rule.source_address_prefixes, src, why, "source"),
+            ]
+        )
+        if m > result:
+            result = m
+            found = f"NSG {nsg.origin.name} rule {_prio_text(rule)} {rule.name}"
+            rule_found = rule
+            if m is Tri.YES:
+                break
+    return result, found, rule_found
+
+
+# --- AVNM security admin rules (§4.1) -----------------------------------------------------------
+
+
+def _address_matches(items: tuple[AddressMatch, ...] | Unknown) -> Strs:
+    if isinstance(items, Unknown):
+        return items
+    out: list[str | Unknown] = []
+    for item in items:
+        out.append(item.value if item.value is not None else Unknown("address missing"))
+    return tuple(out)
+
+
+def admin_as_security_rule(rule: AdminRule) -> SecurityRule:
+    return SecurityRule(
+        name=rule.origin.name,
+        priority=rule.priority,
+        direction=rule.direction,
+        access=rule.access,
+        protocol=rule.protocol,
+        source_address_prefixes=_address_matches(rule.sources) or ("*",),
+        source_port_ranges=rule.source_port_ranges or ("*",),
+        destination_address_prefixes=_address_matches(rule.destinations) or ("*",),
+        destination_port_ranges=rule.destination_port_ranges or ("*",),
+    )
+
+
+def evaluate_admin_rules(
+    rules: Sequence[tuple[AdminRule, bool]], ip: IPv4Address, src: FlowSource
+) -> Decision:
+    """First match over admin rules; rules that may not apply to the VNet count as may-match."""
+    pairs = []
+    for rule, certain in rules:
+        sr = admin_as_security_rule(rule)
+        if not certain:
+            sr = SecurityRule(
+                sr.name,
+                None,
+                sr.direction,
+                sr.access,
+                sr.protocol,
+                sr.source_address_prefixes,
+                sr.source_port_ranges,
+                sr.destination_address_prefixes,
+                sr.destination_port_ranges,
+            )
+        pairs.append((sr, f"AVNM admin rule {rule.origin.name}"))
+    decision = first_match(pairs, ip, src)
+    if not decision.rule:
+        # No admin rule matched for sure: "continue to NSGs" is always possible.
+        return Decision(decision.actions | {ALLOW}, "", None, decision.why)
+    return decision
+
+
+def nsg_allow_fix(nsg: NetworkSecurityGroup, before: int | None, ips: Sequence[str]) -> Fix:
+    """The NSG rule that lets the KMS flow through ahead of the rule that denied it (§4.2)."""
+    used: set[int] = set()
+    if not isinstance(nsg.rules, Unknown):
+        for r in nsg.rules:
+            p = _priority(r.priority)
+            if p is not None and isinstance(r.direction, str) and canonical(r.direction) == "outbound":
+                used.add(p)
+    ceiling = min(before if before is not None else 4097, 4097)
+    priority = next((p for p in range(ceiling - 1, 99, -1) if p not in used), None)
+    prefixes = [f"{ip}/32" for ip in ips]
+    if priority is None:
+        detail = (
+            f"NSG {nsg.origin.name}: no free priority before the denying rule {before}; renumber it, then add an "
+            f"outbound Allow rule for TCP {KMS_PORT} to {', '.join(prefixes)}"
+        )
+        return Fix(
+            "add-nsg-rule", nsg.origin.name, nsg.origin.urn, detail, data={"nsg": nsg.key, "priority": None}
+        )
+    detail = (
+        f"NSG {nsg.origin.name}: add outbound rule allow-kms-activation, priority {priority}: Allow TCP "
+        f"{KMS_PORT} to {', '.join(prefixes)}"
+    )
+    code = (
+        'azure_native.network.SecurityRuleArgs(name="allow-kms-activation", priority='
+        f'{priority}, direction="Outbound", access="Allow", protocol="Tcp", source_address_prefix="*", '
+        f'source_port_range="*", destination_address_prefixes={prefixes!r}, destination_port_range="{KMS_PORT}")'
+    )
+    return Fix(
+        "add-nsg-rule",
+        nsg.origin.name,
+        nsg.origin.urn,
+        detail,
+        code,
+        {
+            "nsg": nsg.key,
+            "priority": priority,
+            "name": "allow-kms-activation",
+            "destinationAddressPrefixes": prefixes,
+        },
+    )
+
+
+def lkm_fix(nsg: NetworkSecurityGroup, rule: SecurityRule) -> Fix:
+    detail = (
+        f"NSG {nsg.origin.name}: remove rule {rule.name} (priority {_prio_text(rule)}), which denies "
+        "AzurePlatformLKM and so turns off the KMS platform rule (§4.5)"
+    )
+    return Fix(
+        "remove-nsg-rule",
+        nsg.origin.name,
+        rule.urn or nsg.origin.urn,
+        detail,
+        data={"nsg": nsg.key, "rule": rule.name},
+    )
+
+
+def step_for(decision: Decision, what: str) -> Step:
+    """A trace step for a decided or undecided filter walk."""
+    act = decision.decided
+    if act == DENY:
+        return Step("nsg", f"{decision.rule}: denied", Outcome.BLOCK)
+    if act in (ALLOW, ALWAYS_ALLOW):
+        return Step("nsg", f"{decision.rule}: allowed", Outcome.PASS)
+    return Step(
+        "nsg",
+        f"{what}: cannot tell whether TCP {KMS_PORT} is allowed ({'; '.join(decision.why) or 'rules unknown'})",
+        Outcome.UNKNOWN,
+    )

@@ -1,0 +1,365 @@
+"""Azure Firewall as the KMS next hop (§6): network rules, DNS proxy for FQDNs, SNAT, egress.
+
+Rule order (§6.1, F2): network rules are walked over every rule collection group, parent policies'
+groups first, then groups by priority, then collections by priority; the first matching rule ends
+processing and no match is the default deny. Application rules never match TCP 1688 (§6.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kmsguard.analysis.filtering import ALLOW, DENY, FlowSource, match_source
+from kmsguard.analysis.index import NetworkIndex
+from kmsguard.analysis.match import IPv4Address, Tri, canonical, parse_prefix, port_matches, tri_all, tri_any
+from kmsguard.analysis.verdict import Fix, Outcome, Step
+from kmsguard.catalog import KMS_PORT, Cloud
+from kmsguard.model import (
+    AzureFirewall,
+    FirewallNetworkRule,
+    FirewallPolicy,
+    FirewallRuleCollection,
+    FirewallRuleCollectionGroup,
+    Unknown,
+)
+from kmsguard.model.network import MaybeRef, Strs
+
+# §6.2, N3: service tags Azure Firewall does not accept; they never match there.
+TAGS_UNUSABLE_IN_FIREWALL = frozenset({"internet", "azureplatformlkm"})
+
+
+@dataclass(frozen=True, slots=True)
+class OrderedCollection:
+    policy: str  # policy (or firewall) display name
+    urn: str | None
+    group: str
+    group_priority: int | None
+    collection: FirewallRuleCollection
+
+
+def policy_chain(index: NetworkIndex, ref: MaybeRef) -> tuple[list[FirewallPolicy], str]:
+    """The policy and its bases, base first (F2: parent rule collection groups come first)."""
+    chain: list[FirewallPolicy] = []
+    seen: set[str] = set()
+    while ref is not None:
+        if isinstance(ref, Unknown):
+            return chain, f"firewall policy reference unknown ({ref.why})"
+        if ref in seen:
+            return chain, f"firewall policy {ref} has a basePolicy cycle"
+        seen.add(ref)
+        policy = index.network.firewall_policies.get(ref)
+        if policy is None:
+            return chain, f"firewall policy {ref} is outside the stack"
+        chain.append(policy)
+        ref = policy.base_policy
+    chain.reverse()
+    return chain, ""
+
+
+def ordered_network_collections(
+    index: NetworkIndex, fw: AzureFirewall
+) -> tuple[list[OrderedCollection], list[str]]:
+    problems: list[str] = []
+    out: list[OrderedCollection] = []
+    if fw.policy is None:
+        if isinstance(fw.classic_collections, Unknown):
+            return out, [f"classic rule collections of {fw.origin.name} unknown"]
+        cols = [c for c in fw.classic_collections if _is_network(c)]
+        cols.sort(key=lambda c: _prio(c.priority, problems, f"collection {c.name}"))
+        return [OrderedCollection(fw.origin.name, fw.origin.urn, "classic", None, c) for c in cols], problems
+    chain, problem = policy_chain(index, fw.policy)
+    if problem:
+        problems.append(problem)
+    for policy in chain:
+        if isinstance(policy.rule_collection_groups, Unknown):
+            problems.append(f"rule collection groups of policy {policy.origin.name} unknown")
+            continue
+        groups = sorted(
+            policy.rule_collection_groups,
+            key=lambda g: _prio(g.priority, problems, f"rule collection group {g.name}"),
+        )
+        for group in groups:
+            out.extend(_group_collections(policy, group, problems))
+    return out, problems
+
+
+def _group_collections(
+    policy: FirewallPolicy, group: FirewallRuleCollectionGroup, problems: list[str]
+) -> list[OrderedCollection]:
+    if isinstance(group.collections, Unknown):
+        problems.append(f"rule collections of group {group.name} in policy {policy.origin.name} unknown")
+        return []
+    cols = sorted(
+        (c for c in group.collections if _is_network(c)),
+        key=lambda c: _prio(c.priority, problems, f"collection {c.name}"),
+    )
+    gp = group.priority if isinstance(group.priority, int) else None
+    return [
+        OrderedCollection(policy.origin.name, group.urn or policy.origin.urn, group.name, gp, c) for c in cols
+    ]
+
+
+def _is_network(c: FirewallRuleCollection) -> bool:
+    return not isinstance(c.kind, str) or canonical(c.kind) == "network"
+
+
+def _prio(value: object, problems: list[str], what: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    problems.append(f"priority of {what} unknown")
+    return 0  # Unknown priorities sort first: they may come before everything.
+
+
+def _protocols(items: Strs, why: list[str]) -> Tri:
+    if isinstance(items, Unknown):
+        why.append("protocols unknown")
+        return Tri.MAYBE
+    results = []
+    for p in items:
+        if isinstance(p, Unknown):
+            results.append(Tri.MAYBE)
+        elif canonical(p) in ("tcp", "any"):
+            results.append(Tri.YES)
+        elif canonical(p) in ("udp", "icmp"):
+            results.append(Tri.NO)
+        else:
+            why.append(f"protocol {p!r} unknown")
+            results.append(Tri.MAYBE)
+    return tri_any(results) if results else Tri.MAYBE
+
+
+def _ip_group_addresses(index: NetworkIndex, refs: object, why: list[str]) -> Strs:
+    if isinstance(refs, Unknown):
+        why.append("IP groups unknown")
+        return refs
+    out: list[str | Unknown] = []
+    for ref in refs:  # type: ignore[attr-defined]
+        group = index.network.ip_groups.get(ref) if isinstance(ref, str) else None
+        if group is None:
+            why.append(f"IP group {ref} unknown or outside the stack")
+            out.append(Unknown("IP group"))
+        elif isinstance(group.ip_addresses, Unknown):
+            why.append(f"addresses of IP group {group.origin.name} unknown")
+            out.append(group.ip_addresses)
+        else:
+            out.extend(group.ip_addresses)
+    return tuple(out)
+
+
+def _destination(
+    index: NetworkIndex,
+    fw: AzureFirewall,
+    rule: FirewallNetworkRule,
+    ip: IPv4Address,
+    fqdn_ips: dict[str, tuple[str, ...]] | None,
+    why: list[str],
+) -> Tri:
+    results = []
+    addresses = rule.destination_addresses
+    groups = _ip_group_addresses(index, rule.destination_ip_groups, why)
+    for items in (addresses, groups):
+        if isinstance(items, Unknown):
+            results.append(Tri.MAYBE)
+            continue
+        for a in items:
+            if isinstance(a, Unknown):
+                results.append(Tri.MAYBE)
+                continue
+            c = canonical(a)
+            if c in ("*", "0.0.0.0/0"):
+                results.append(Tri.YES)
+            elif (net := parse_prefix(a)) is not None:
+                results.append(Tri.YES if ip in net else Tri.NO)
+            elif c in TAGS_UNUSABLE_IN_FIREWALL:
+                why.append(f"service tag {a!r} is not usable in Azure Firewall (§6.2)")
+                results.append(Tri.NO)
+            else:
+                why.append(f"whether service tag {a!r} contains {ip} is not documented (§1.5)")
+                results.append(Tri.MAYBE)
+    fqdns = rule.destination_fqdns
+    if isinstance(fqdns, Unknown):
+        results.append(Tri.MAYBE)
+    elif fqdns:
+        if fqdn_ips is None:
+            # R6.1: FQDNs in network rules work only with the DNS proxy on.
+            why.append(
+                f"rule {rule.name} uses destinationFqdns but the DNS proxy of {fw.origin.name} is off (R6.1)"
+            )
+            results.append(Tri.NO)
+        else:
+            for f in fqdns:
+                if isinstance(f, Unknown):
+                    results.append(Tri.MAYBE)
+                    continue
+                resolved = fqdn_ips.get(f.lower().rstrip("."))
+                results.append(Tri.YES if resolved is not None and str(ip) in resolved else Tri.NO)
+    return tri_any(results)
+
+
+def firewall_decision(
+    index: NetworkIndex,
+    fw: AzureFirewall,
+    ip: IPv4Address,
+    src: FlowSource,
+    fqdn_ips: dict[str, tuple[str, ...]] | None,
+) -> tuple[frozenset[str], str, OrderedCollection | None, list[str]]:
+    """Possible actions for the KMS flow, the deciding rule, its collection, and uncertainty reasons."""
+    collections, problems = ordered_network_collections(index, fw)
+    possible: set[str] = set()
+    why = list(problems)
+    if problems:
+        possible |= {ALLOW, DENY}
+    for oc in collections:
+        action = oc.collection.action
+        acts = (
+            frozenset({ALLOW})
+            if isinstance(action, str) and canonical(action) == "allow"
+            else (
+                frozenset({DENY})
+                if isinstance(action, str) and canonical(action) == "deny"
+                else frozenset({ALLOW, DENY})
+            )
+        )
+        if isinstance(oc.collection.rules, Unknown):
+            possible |= acts
+            why.append(f"rules of collection {oc.collection.name} unknown")
+            continue
+        for rule in oc.collection.rules:
+            local: list[str] = []
+            m = tri_all(
+                [
+                    _protocols(rule.protocols, local),
+                    port_matches(rule.destination_ports, KMS_PORT, local, "destination port"),
+                    tri_any([match_source(rule.source_addresses, src, local, "source"), Tri.NO])
+                    if not rule.source_ip_groups
+                    else tri_any(
+                        [
+                            match_source(rule.source_addresses, src, local, "source"),
+                            match_source(
+                                _ip_group_addresses(index, rule.source_ip_groups, local),
+                                src,
+                                local,
+                                "source IP group",
+                            ),
+                        ]
+                    ),
+                    _destination(index, fw, rule, ip, fqdn_ips, local),
+                ]
+            )
+            if m is Tri.NO:
+                why.extend(w for w in local if "R6.1" in w)
+                continue
+            possible |= acts
+            desc = (
+                f"firewall policy {oc.policy} rule collection group {oc.group} collection {oc.collection.name} rule {rule.name}"
+                if oc.group != "classic"
+                else f"firewall {oc.policy} network rule collection {oc.collection.name} rule {rule.name}"
+            )
+            if m is Tri.YES:
+                return frozenset(possible), desc, oc, why
+            why.append(f"{desc} may match ({', '.join(local)})")
+    possible.add(DENY)
+    return frozenset(possible), "", None, why
+
+
+def snat_applies(index: NetworkIndex, fw: AzureFirewall, ip: IPv4Address) -> tuple[Tri, str]:
+    """§6.4: the firewall SNATs public destinations unless snat.privateRanges covers them."""
+    ranges: object = fw.snat_private_ranges
+    origin = f"firewall {fw.origin.name}"
+    if isinstance(fw.policy, str):
+        policy = index.network.firewall_policies.get(fw.policy)
+        if policy is not None:
+            ranges, origin = policy.snat_private_ranges, f"firewall policy {policy.origin.name}"
+    if ranges is None:
+        return Tri.YES, ""
+    if isinstance(ranges, Unknown):
+        return Tri.MAYBE, f"{origin} snat.privateRanges unknown"
+    for r in ranges:  # type: ignore[attr-defined]
+        if isinstance(r, Unknown):
+            return Tri.MAYBE, f"{origin} snat.privateRanges item unknown"
+        if canonical(r) == "ianaprivateranges":
+            continue
+        net = parse_prefix(r)
+        if net is None:
+            return Tri.MAYBE, f"{origin} snat.privateRanges {r!r} is not a prefix"
+        if ip in net:
+            return (
+                Tri.NO,
+                f"{origin} snat.privateRanges contains {net}, so {ip} is not SNATed to a public IP (§6.4)",
+            )
+    return Tri.YES, ""
+
+
+def firewall_rule_fix(
+    index: NetworkIndex,
+    fw: AzureFirewall,
+    deciding: OrderedCollection | None,
+    cloud: Cloud,
+    src_prefixes: Sequence[str],
+) -> Fix:
+    """A network rule collection allowing TCP 1688 to every KMS IP of the cloud (§6.2, S3)."""
+    ips = sorted(cloud.ips, key=lambda s: tuple(int(p) for p in s.split(".")))
+    sources = list(src_prefixes) or ["*"]
+    if fw.policy is None or not isinstance(fw.policy, str):
+        detail = (
+            f"firewall {fw.origin.name}: add a network rule collection kms-activation (Allow, priority "
+            f"{_free_priority(deciding)}) with rule allow-kms: TCP {KMS_PORT} from {', '.join(sources)} to {', '.join(ips)}"
+        )
+        return Fix(
+            "add-firewall-rule",
+            fw.origin.name,
+            fw.origin.urn,
+            detail,
+            data={"firewall": fw.key, "ips": ips, "sources": sources},
+        )
+    policy = index.network.firewall_policies.get(fw.policy)
+    pname = policy.origin.name if policy else fw.policy
+    purn = policy.origin.urn if policy else None
+    target = deciding.policy if deciding is not None else pname
+    priority = _free_priority(deciding)
+    detail = (
+        f"firewall policy {target}: add rule collection group kms-activation (priority {priority}) with a network "
+        f"rule collection (Allow) and rule allow-kms: TCP {KMS_PORT} from {', '.join(sources)} to {', '.join(ips)}"
+    )
+    code = (
+        'azure_native.network.FirewallPolicyRuleCollectionGroup("kms-activation", firewall_policy_name=policy.name, '
+        f'priority={priority}, rule_collections=[{{"rule_collection_type": "FirewallPolicyFilterRuleCollection", '
+        f'"name": "kms-activation", "priority": 100, "action": {{"type": "Allow"}}, "rules": [{{'
+        f'"rule_type": "NetworkRule", "name": "allow-kms", "ip_protocols": ["TCP"], '
+        f'"source_addresses": {sources!r}, "destination_addresses": {ips!r}, "destination_ports": ["{KMS_PORT}"]}}]}}])'
+    )
+    return Fix(
+        "add-firewall-rule",
+        target,
+        purn,
+        detail,
+        code,
+        {"firewall": fw.key, "policy": fw.policy, "priority": priority, "ips": ips, "sources": sources},
+    )
+
+
+def _free_priority(deciding: OrderedCollection | None) -> int:
+    if deciding is None or deciding.group_priority is None:
+        return 100
+    return max(100, deciding.group_priority - 1)
+
+
+def public_ip_step(fw: AzureFirewall) -> Step | None:
+    if isinstance(fw.public_ip_count, Unknown):
+        return Step(
+            "firewall",
+            f"Azure Firewall {fw.origin.name}: whether it has a data-path public IP is unknown",
+            Outcome.UNKNOWN,
+            fw.origin.urn,
+            settle="make the firewall's IP configurations known",
+        )
+    if fw.public_ip_count == 0:
+        return Step(
+            "firewall",
+            f"Azure Firewall {fw.origin.name} has no data-path public IP; direct egress is not documented (§3.3)",
+            Outcome.UNKNOWN,
+            fw.origin.urn,
+            settle="give the firewall a public IP, or route KMS IPs to Internet on AzureFirewallSubnet",
+        )
+    return None

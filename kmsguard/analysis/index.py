@@ -1,0 +1,136 @@
+"""Lookups over a ``Network`` built once per analysis, so each question is a dictionary access."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from kmsguard.model import (
+    AdminRule,
+    AzureFirewall,
+    DnsForwardingRuleset,
+    HubConnection,
+    Network,
+    NetworkInterface,
+    PrivateDnsZoneLink,
+    Ref,
+    RouteServer,
+    Subnet,
+    Unknown,
+    VirtualNetworkGateway,
+)
+
+
+@dataclass(frozen=True)
+class NetworkIndex:
+    network: Network
+    gateways_by_vnet: Mapping[Ref, tuple[VirtualNetworkGateway, ...]]
+    gateways_vnet_unknown: tuple[VirtualNetworkGateway, ...]
+    route_servers_by_vnet: Mapping[Ref, tuple[RouteServer, ...]]
+    hub_connections_by_vnet: Mapping[Ref, tuple[HubConnection, ...]]
+    hub_connections_vnet_unknown: tuple[HubConnection, ...]
+    firewall_by_ip: Mapping[str, AzureFirewall]
+    subnets_by_vnet: Mapping[Ref, tuple[Subnet, ...]]
+    zone_links_by_vnet: Mapping[Ref, tuple[PrivateDnsZoneLink, ...]]
+    zone_links_vnet_unknown: tuple[PrivateDnsZoneLink, ...]
+    rulesets_by_vnet: Mapping[Ref, tuple[DnsForwardingRuleset, ...]]
+    rulesets_vnet_unknown: tuple[DnsForwardingRuleset, ...]
+    nics_by_subnet: Mapping[Ref, tuple[tuple[NetworkInterface, int], ...]]
+    admin_rules_by_vnet: Mapping[Ref, tuple[AdminRule, ...]]
+    admin_rules_vnet_unknown: tuple[AdminRule, ...]
+    windows_subnets: frozenset[Ref]
+
+    @staticmethod
+    def build(network: Network) -> NetworkIndex:
+        gw: dict[Ref, list[VirtualNetworkGateway]] = defaultdict(list)
+        gw_unknown = []
+        for g in network.gateways.values():
+            if isinstance(g.vnet, str):
+                gw[g.vnet].append(g)
+            elif isinstance(g.vnet, Unknown):
+                gw_unknown.append(g)
+        rs: dict[Ref, list[RouteServer]] = defaultdict(list)
+        for r in network.route_servers.values():
+            if isinstance(r.vnet, str):
+                rs[r.vnet].append(r)
+        hc: dict[Ref, list[HubConnection]] = defaultdict(list)
+        hc_unknown = []
+        for c in network.hub_connections.values():
+            if isinstance(c.vnet, str):
+                hc[c.vnet].append(c)
+            elif isinstance(c.vnet, Unknown):
+                hc_unknown.append(c)
+        fw_ip = {f.private_ip: f for f in network.firewalls.values() if isinstance(f.private_ip, str)}
+        sv: dict[Ref, list[Subnet]] = defaultdict(list)
+        for s in network.subnets.values():
+            if isinstance(s.vnet, str):
+                sv[s.vnet].append(s)
+        zl: dict[Ref, list[PrivateDnsZoneLink]] = defaultdict(list)
+        zl_unknown = []
+        for link in network.dns_zone_links.values():
+            if isinstance(link.vnet, str):
+                zl[link.vnet].append(link)
+            elif isinstance(link.vnet, Unknown):
+                zl_unknown.append(link)
+        rv: dict[Ref, list[DnsForwardingRuleset]] = defaultdict(list)
+        rv_unknown = []
+        for ruleset in network.dns_rulesets.values():
+            if isinstance(ruleset.vnets, Unknown):
+                rv_unknown.append(ruleset)
+                continue
+            for v in ruleset.vnets:
+                if isinstance(v, str):
+                    rv[v].append(ruleset)
+                elif isinstance(v, Unknown):
+                    rv_unknown.append(ruleset)
+        ns: dict[Ref, list[tuple[NetworkInterface, int]]] = defaultdict(list)
+        for nic in network.nics.values():
+            if isinstance(nic.ip_configurations, Unknown):
+                continue
+            for i, ipc in enumerate(nic.ip_configurations):
+                if isinstance(ipc.subnet, str):
+                    ns[ipc.subnet].append((nic, i))
+        ar: dict[Ref, list[AdminRule]] = defaultdict(list)
+        ar_unknown = []
+        for rule in network.admin_rules:
+            if isinstance(rule.vnets, Unknown):
+                ar_unknown.append(rule)
+                continue
+            for v in rule.vnets:
+                if isinstance(v, str):
+                    ar[v].append(rule)
+                elif isinstance(v, Unknown):
+                    ar_unknown.append(rule)
+        windows: set[Ref] = set()
+        for vm in network.vms.values():
+            # Unknown OS counts as Windows: unknown is never a pass.
+            if isinstance(vm.os_type, str) and vm.os_type.lower() != "windows":
+                continue
+            if not isinstance(vm.nics, Unknown):
+                for ref in vm.nics:
+                    vm_nic = network.nics.get(ref) if isinstance(ref, str) else None
+                    if vm_nic is None or isinstance(vm_nic.ip_configurations, Unknown):
+                        continue
+                    windows.update(
+                        ipc.subnet for ipc in vm_nic.ip_configurations if isinstance(ipc.subnet, str)
+                    )
+            windows.update(network.vm_subnets.get(vm.key, ()))
+        return NetworkIndex(
+            network=network,
+            gateways_by_vnet={k: tuple(v) for k, v in gw.items()},
+            gateways_vnet_unknown=tuple(gw_unknown),
+            route_servers_by_vnet={k: tuple(v) for k, v in rs.items()},
+            hub_connections_by_vnet={k: tuple(v) for k, v in hc.items()},
+            hub_connections_vnet_unknown=tuple(hc_unknown),
+            firewall_by_ip=fw_ip,
+            subnets_by_vnet={k: tuple(v) for k, v in sv.items()},
+            zone_links_by_vnet={k: tuple(v) for k, v in zl.items()},
+            zone_links_vnet_unknown=tuple(zl_unknown),
+            rulesets_by_vnet={k: tuple(v) for k, v in rv.items()},
+            rulesets_vnet_unknown=tuple(rv_unknown),
+            nics_by_subnet={k: tuple(v) for k, v in ns.items()},
+            admin_rules_by_vnet={k: tuple(v) for k, v in ar.items()},
+            admin_rules_vnet_unknown=tuple(ar_unknown),
+            windows_subnets=frozenset(windows),
+        )

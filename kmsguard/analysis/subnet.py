@@ -1,0 +1,286 @@
+"""Per-subnet verdicts: scope, cloud, endpoints, NICs, aggregation and verified fixes (DESIGN)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from kmsguard.analysis import fixes as fixmod
+from kmsguard.analysis.index import NetworkIndex
+from kmsguard.analysis.match import canonical
+from kmsguard.analysis.path import build_source, evaluate_endpoint
+from kmsguard.analysis.settings import Settings
+from kmsguard.analysis.verdict import (
+    EndpointResult,
+    Fix,
+    NicResult,
+    Outcome,
+    Step,
+    SubnetResult,
+    Verdict,
+    worst,
+)
+from kmsguard.catalog import Catalog, Cloud, Endpoint, load_catalog
+from kmsguard.model import Network, Origin, Problem, Subnet, Unknown, VirtualMachine, VirtualNetwork
+
+# DESIGN: special-purpose subnets are excluded from the KMS question.
+SPECIAL_SUBNETS = {
+    "gatewaysubnet": "GatewaySubnet",
+    "azurefirewallsubnet": "AzureFirewallSubnet",
+    "azurefirewallmanagementsubnet": "AzureFirewallManagementSubnet",
+    "azurebastionsubnet": "AzureBastionSubnet",
+    "routeserversubnet": "RouteServerSubnet",
+}
+
+MAX_REPAIR_ROUNDS = 6
+
+
+@dataclass(frozen=True)
+class NetworkResult:
+    subnets: tuple[SubnetResult, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def verdict(self) -> Verdict:
+        return worst(s.verdict for s in self.subnets if s.verdict is not Verdict.EXCLUDED)
+
+
+def analyze(
+    network: Network, settings: Settings | None = None, catalog: Catalog | None = None
+) -> NetworkResult:
+    settings = settings or Settings()
+    catalog = catalog or load_catalog()
+    index = NetworkIndex.build(network)
+    results = [analyze_subnet(index, subnet, settings, catalog) for subnet in network.subnets.values()]
+    attached = {s.route_table for s in network.subnets.values() if isinstance(s.route_table, str)}
+    for table in network.route_tables.values():
+        if table.key not in attached:
+            results.append(_unattached_table(index, table.key, settings, catalog))
+    return NetworkResult(tuple(results), network.problems)
+
+
+def _unattached_table(
+    index: NetworkIndex, table_key: str, settings: Settings, catalog: Catalog
+) -> SubnetResult:
+    """DESIGN: a route table with no subnet in the stack is evaluated as if attached to a subnet of
+    its location (in a VNet with Azure DNS and no NSG), so its own routes are judged."""
+    table = index.network.route_tables[table_key]
+    vnet_key = f"{table_key}#vnet"
+    vnet = VirtualNetwork(vnet_key, Origin(f"(a VNet in {table.location})"), table.location, ())
+    subnet = Subnet(
+        f"{table_key}#subnet",
+        Origin(f"{table.origin.name} (not attached in this stack)", table.origin.urn, "RouteTable"),
+        "(any)",
+        vnet_key,
+        (),
+        route_table=table_key,
+    )
+    network = dataclasses.replace(
+        index.network,
+        vnets={**index.network.vnets, vnet_key: vnet},
+        subnets={**index.network.subnets, subnet.key: subnet},
+    )
+    return analyze_subnet(NetworkIndex.build(network), subnet, settings, catalog)
+
+
+def exclusion(index: NetworkIndex, subnet: Subnet, settings: Settings) -> str:
+    name = subnet.subnet_name
+    if isinstance(name, str) and canonical(name) in SPECIAL_SUBNETS:
+        return f"{SPECIAL_SUBNETS[canonical(name)]} is a special-purpose subnet"
+    if (
+        isinstance(subnet.delegations, tuple)
+        and any(isinstance(d, str) for d in subnet.delegations)
+        and subnet.delegations
+    ):
+        names = ", ".join(d for d in subnet.delegations if isinstance(d, str))
+        return f"delegated subnet ({names}): outbound is managed by the service"
+    if subnet.origin.name in settings.exclude_subnets or subnet.key in settings.exclude_subnets:
+        return "excluded by config (excludeSubnets)"
+    if settings.scope == "windows-vm-subnets" and subnet.key not in index.windows_subnets:
+        return "no Windows VM in this subnet in the stack (scope: windows-vm-subnets)"
+    return ""
+
+
+def cloud_for(
+    subnet: Subnet, vnet: VirtualNetwork | None, settings: Settings, catalog: Catalog
+) -> tuple[Cloud | None, str, Step | None]:
+    """§1.3: the cloud of the subnet's location, or the configured override."""
+    location = vnet.location if vnet is not None else None
+    loc_text = location if isinstance(location, str) else ""
+    if settings.cloud:
+        return catalog.cloud(settings.cloud), loc_text, None
+    if vnet is None:
+        return (
+            None,
+            "",
+            Step(
+                "cloud",
+                f"the VNet of subnet {subnet.origin.name} is unknown or outside the stack, so its location and cloud are unknown",
+                Outcome.UNKNOWN,
+                subnet.origin.urn,
+                settle="declare the VNet in the stack or set the cloud in config",
+            ),
+        )
+    if not isinstance(location, str) or not location.strip():
+        why = location.why if isinstance(location, Unknown) else "missing"
+        return (
+            None,
+            "",
+            Step(
+                "cloud",
+                f"location of VNet {vnet.origin.name} is unknown ({why})",
+                Outcome.UNKNOWN,
+                vnet.origin.urn,
+                settle="set the location explicitly, or set the cloud in config",
+            ),
+        )
+    name = catalog.cloud_of_location(location)
+    if name is None:
+        note = (
+            catalog.location_note(location) or "the KMS endpoints of this location's cloud are not documented"
+        )
+        return (
+            None,
+            location,
+            Step(
+                "cloud",
+                f"location {location}: {note} (§1.3)",
+                Outcome.UNKNOWN,
+                vnet.origin.urn,
+                settle="set the cloud and extraEndpoints in config",
+            ),
+        )
+    return catalog.cloud(name), location, None
+
+
+def endpoints_for(cloud: Cloud, settings: Settings) -> tuple[Endpoint, ...]:
+    extra = tuple(
+        e
+        for e in settings.extra_endpoints
+        if e.cloud == cloud.name and (e.fqdn, e.ip) not in {(x.fqdn, x.ip) for x in cloud.endpoints}
+    )
+    return cloud.endpoints + extra
+
+
+def analyze_subnet(index: NetworkIndex, subnet: Subnet, settings: Settings, catalog: Catalog) -> SubnetResult:
+    network = index.network
+    vnet = network.vnets.get(subnet.vnet) if isinstance(subnet.vnet, str) else None
+    vnet_name = (
+        vnet.origin.name if vnet is not None else (subnet.vnet if isinstance(subnet.vnet, str) else "")
+    )
+
+    def result(location: str, cloud: str, verdict: Verdict, **rest: Any) -> SubnetResult:
+        return SubnetResult(
+            subnet.key, subnet.origin.name, subnet.origin.urn, vnet_name, location, cloud, verdict, **rest
+        )
+
+    reason = exclusion(index, subnet, settings)
+    if reason:
+        loc = vnet.location if vnet is not None and isinstance(vnet.location, str) else ""
+        return result(loc, "", Verdict.EXCLUDED, notes=(Step("scope", reason),))
+    cloud, location, cloud_step = cloud_for(subnet, vnet, settings, catalog)
+    if cloud is None:
+        assert cloud_step is not None
+        return result(location, "", Verdict.UNKNOWN, notes=(cloud_step,))
+    endpoints, nics = _evaluate(index, subnet, cloud, settings)
+    verdict = worst([*(e.verdict for e in endpoints), *(n.verdict for n in nics)])
+    notes = _notes(index, subnet, cloud, location)
+    fixes: tuple[Fix, ...] = ()
+    verified = False
+    if verdict is Verdict.BLOCKED:
+        fixes, verified = _repair(index, subnet, cloud, settings, endpoints, nics)
+    return result(
+        location,
+        cloud.name,
+        verdict,
+        endpoints=endpoints,
+        nics=nics,
+        fixes=fixes,
+        notes=notes,
+        fixes_verified=verified,
+    )
+
+
+def _notes(index: NetworkIndex, subnet: Subnet, cloud: Cloud, location: str) -> tuple[Step, ...]:
+    notes = []
+    if cloud.closed:
+        notes.append(
+            Step(
+                "cloud",
+                f"{cloud.display_name}: this cloud is closed; its KMS endpoint is kept for old templates (§1.3)",
+                Outcome.INFO,
+            )
+        )
+    note = index and location and load_catalog().location_note(location)
+    if note:
+        notes.append(Step("cloud", f"location {location}: {note}", Outcome.INFO))
+    return tuple(notes)
+
+
+def _windows_nic(index: NetworkIndex, nic_key: str) -> bool:
+    vms = [vm for vm in index.network.vms.values() if not isinstance(vm.nics, Unknown) and nic_key in vm.nics]
+    return not vms or any(_maybe_windows(vm) for vm in vms)
+
+
+def _maybe_windows(vm: VirtualMachine) -> bool:
+    return not (isinstance(vm.os_type, str) and vm.os_type.lower() == "linux")
+
+
+def _evaluate(
+    index: NetworkIndex, subnet: Subnet, cloud: Cloud, settings: Settings
+) -> tuple[tuple[EndpointResult, ...], tuple[NicResult, ...]]:
+    eps = endpoints_for(cloud, settings)
+    base = build_source(index, settings, cloud, subnet)
+    endpoints = tuple(evaluate_endpoint(base, e) for e in eps)
+    nics = []
+    for nic, i in index.nics_by_subnet.get(subnet.key, ()):
+        if not _windows_nic(index, nic.key):
+            continue
+        ipcs = nic.ip_configurations
+        assert not isinstance(ipcs, Unknown)
+        ctx = build_source(index, settings, cloud, subnet, nic, ipcs[i])
+        results = tuple(evaluate_endpoint(ctx, e) for e in eps)
+        nics.append(NicResult(nic.origin.name, nic.origin.urn, worst(r.verdict for r in results), results))
+    return endpoints, tuple(nics)
+
+
+def _blocking_fixes(results: Iterable[EndpointResult]) -> list[Fix]:
+    out = []
+    for r in results:
+        for step in r.trace:
+            if step.outcome is Outcome.BLOCK and step.fix is not None:
+                out.append(step.fix)
+    return out
+
+
+def _repair(
+    index: NetworkIndex,
+    subnet: Subnet,
+    cloud: Cloud,
+    settings: Settings,
+    endpoints: tuple[EndpointResult, ...],
+    nics: tuple[NicResult, ...],
+) -> tuple[tuple[Fix, ...], bool]:
+    """Every change needed, not only the first (Tiros "blocked path"): apply the fixes of the
+    blocking steps to a copy of the model, analyse again, and repeat until nothing blocks. The fix
+    list is then known to be sufficient when the final verdict is reachable."""
+    applied: list[Fix] = []
+    network = index.network
+    current = [*endpoints, *(r for n in nics for r in n.endpoints)]
+    verdict = Verdict.BLOCKED
+    for _ in range(MAX_REPAIR_ROUNDS):
+        new = [f for f in fixmod.merge(_blocking_fixes(current)) if f not in applied]
+        if not new:
+            break
+        applied.extend(new)
+        network = fixmod.apply(network, new)
+        repaired_index = NetworkIndex.build(network)
+        repaired_subnet = network.subnets[subnet.key]
+        eps, nic_results = _evaluate(repaired_index, repaired_subnet, cloud, settings)
+        current = [*eps, *(r for n in nic_results for r in n.endpoints)]
+        verdict = worst(r.verdict for r in current)
+        if verdict is not Verdict.BLOCKED:
+            break
+    return fixmod.merge(applied), verdict is Verdict.REACHABLE

@@ -1,0 +1,113 @@
+"""What the analysis produces: verdicts, trace steps and the fixes that would repair a path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Verdict(StrEnum):
+    REACHABLE = "reachable"
+    BLOCKED = "blocked"
+    UNKNOWN = "unknown"
+    EXCLUDED = "excluded"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Outcome(StrEnum):
+    """What one trace step did to the flow."""
+
+    PASS = "pass"
+    BLOCK = "block"
+    UNKNOWN = "unknown"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """One change that is needed, with enough detail to make it by hand or in Pulumi code."""
+
+    kind: str  # add-routes | change-route | add-nsg-rule | remove-nsg-rule | add-firewall-rule | ...
+    target: str  # display name of the resource to change
+    urn: str | None
+    detail: str
+    code: str = ""
+    data: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    kind: str  # cloud | dns | admin-rule | nsg | route | firewall | appliance | egress | input
+    detail: str
+    outcome: Outcome = Outcome.INFO
+    urn: str | None = None
+    # For unknown steps: what would settle the question.
+    settle: str = ""
+    # For blocking steps: the change that removes this block.
+    fix: Fix | None = None
+
+
+def combine(outcomes: Iterable[Outcome]) -> Verdict:
+    """Blocked wins over unknown, which wins over reachable (DESIGN: unknown is never a pass)."""
+    seen = set(outcomes)
+    if Outcome.BLOCK in seen:
+        return Verdict.BLOCKED
+    if Outcome.UNKNOWN in seen:
+        return Verdict.UNKNOWN
+    return Verdict.REACHABLE
+
+
+def worst(verdicts: Iterable[Verdict]) -> Verdict:
+    seen = set(verdicts)
+    for v in (Verdict.BLOCKED, Verdict.UNKNOWN):
+        if v in seen:
+            return v
+    return Verdict.REACHABLE
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointResult:
+    fqdn: str
+    ip: str
+    verdict: Verdict
+    trace: tuple[Step, ...]
+
+    @property
+    def decisive(self) -> Step | None:
+        """The first step that made the verdict what it is (the last passing one when reachable)."""
+        wanted = {Verdict.BLOCKED: Outcome.BLOCK, Verdict.UNKNOWN: Outcome.UNKNOWN}.get(self.verdict)
+        if wanted is not None:
+            return next((s for s in self.trace if s.outcome is wanted), None)
+        passing = [s for s in self.trace if s.outcome is Outcome.PASS]
+        return passing[-1] if passing else None
+
+
+@dataclass(frozen=True, slots=True)
+class NicResult:
+    """The endpoints as seen from one NIC in the subnet (its NSG, DNS, public IP, pools)."""
+
+    name: str
+    urn: str | None
+    verdict: Verdict
+    endpoints: tuple[EndpointResult, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SubnetResult:
+    key: str
+    name: str
+    urn: str | None
+    vnet: str
+    location: str
+    cloud: str  # "" when the cloud is unknown
+    verdict: Verdict
+    endpoints: tuple[EndpointResult, ...] = ()
+    nics: tuple[NicResult, ...] = ()
+    fixes: tuple[Fix, ...] = ()
+    # Subnet-level steps that apply to every endpoint (excluded reason, unknown cloud, ...).
+    notes: tuple[Step, ...] = ()
+    # Whether the fixes were checked by re-analysis to make the subnet reachable.
+    fixes_verified: bool = False

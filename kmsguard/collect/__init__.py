@@ -1,0 +1,1 @@
+"""Collectors: inputs (a network description, Pulumi resources) → the typed model."""

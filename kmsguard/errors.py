@@ -1,0 +1,23 @@
+"""The project's own error types.
+
+Every problem with input (a catalog file, a policy config, a network description, a resource's
+property bag) is raised as a ``ValidationError`` that names where the bad value is, so a user can
+fix it without reading a traceback.
+"""
+
+from __future__ import annotations
+
+
+class KmsguardError(Exception):
+    """Base class of every error kmsguard raises on purpose."""
+
+
+class ValidationError(KmsguardError):
+    """Bad input: ``where`` names the file, resource or config key; ``prop`` the property path."""
+
+    def __init__(self, where: str, prop: str, problem: str) -> None:
+        self.where = where
+        self.prop = prop
+        self.problem = problem
+        location = f"{where}: {prop}" if prop else where
+        super().__init__(f"{location}: {problem}")
