@@ -83,16 +83,18 @@ def parse_settings(config: Mapping[str, Any] | None, where: str = "config") -> S
     """Validate ``config`` against ``CONFIG_SCHEMA`` and build ``Settings``; errors name the key."""
     data = {k: v for k, v in (config or {}).items() if k not in ENGINE_KEYS}
     validator = jsonschema.Draft202012Validator(CONFIG_SCHEMA)
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    errors = list(validator.iter_errors(data))
     if errors:
-        err = errors[0]
-        path = ".".join(str(p) for p in err.absolute_path)
-        if err.validator == "additionalProperties":
+        err = jsonschema.exceptions.best_match(errors)
+        assert err is not None
+        path = "".join(
+            f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p))
+            for i, p in enumerate(err.absolute_path)
+        )
+        if err.validator == "additionalProperties" and not err.absolute_path:
             extra = sorted(set(data) - set(CONFIG_PROPERTIES))
-            raise ValidationError(
-                where, extra[0] if extra else path, f"unknown key; known keys: {', '.join(CONFIG_PROPERTIES)}"
-            )
-        raise ValidationError(where, path, err.message)
+            raise ValidationError(where, extra[0], f"unknown key; known keys: {', '.join(CONFIG_PROPERTIES)}")
+        raise ValidationError(where, path or "(top level)", _message(err))
     cloud = data.get("cloud")
     if cloud is not None:
         load_catalog().cloud(cloud)
@@ -116,3 +118,11 @@ def parse_settings(config: Mapping[str, Any] | None, where: str = "config") -> S
         else (),
         absent_default_outbound=data.get("absentDefaultOutboundAccess", "allowed"),
     )
+
+
+def _message(err: jsonschema.ValidationError) -> str:
+    if err.validator == "pattern" and err.validator_value == IPV4:
+        return f"{err.instance!r} is not an IPv4 address"
+    if err.validator == "anyOf" and isinstance(err.instance, str):
+        return f"{err.instance!r} is not an IPv4 address or an appliance object {{ip, egress}}"
+    return err.message

@@ -72,7 +72,7 @@ def load_description(path: Path) -> tuple[Network, Settings]:
         raise ValidationError(str(path), "", f"cannot read: {exc.strerror}") from exc
     except json.JSONDecodeError as exc:
         raise ValidationError(str(path), f"line {exc.lineno} column {exc.colno}", exc.msg) from exc
-    return parse_description(data, path.name)
+    return parse_description(data, str(path))
 
 
 def parse_description(data: object, where: str = "network") -> tuple[Network, Settings]:
