@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from kmsguard.analysis.index import NetworkIndex
@@ -69,7 +70,13 @@ def subnet_routes(
         propagation_disabled = _propagation_disabled(table.disable_bgp_route_propagation)
 
     routes.extend(_gateway_routes(index, subnet, propagation_disabled))
-    routes.extend(_vwan_routes(index, subnet, propagation_disabled))
+    vwan = _vwan_routes(index, subnet, propagation_disabled)
+    routes.extend(vwan)
+    if vwan:
+        # §3.4 UNCONFIRMED: whether spoke route tables are honoured when a secured Virtual WAN hub
+        # propagates its 0.0.0.0/0, so the spoke's user routes may or may not apply.
+        why = "whether spoke route tables are honoured behind a secured Virtual WAN hub is not documented (§3.4)"
+        user = [r if r.uncertain else dataclasses.replace(r, uncertain=why) for r in user]
     routes.extend(user)
 
     if firewall_forced_tunnel is False:

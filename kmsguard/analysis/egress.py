@@ -8,7 +8,7 @@ otherwise the default outbound access IP.
 from __future__ import annotations
 
 from kmsguard.analysis.index import NetworkIndex
-from kmsguard.analysis.match import canonical
+from kmsguard.analysis.match import Tri, canonical
 from kmsguard.analysis.settings import Settings
 from kmsguard.analysis.verdict import Fix, Outcome, Step
 from kmsguard.model import IpConfiguration, NetworkInterface, Subnet, Unknown
@@ -33,7 +33,7 @@ def egress_step(
     nic: NetworkInterface | None,
     ipc: IpConfiguration | None,
     settings: Settings,
-    scale_set_flexible: bool = False,
+    scale_set_flexible: Tri = Tri.NO,
 ) -> Step:
     network = index.network
     # Unknowns that could only add an Azure public egress (a NAT gateway, a public IP), and
@@ -93,7 +93,11 @@ def egress_step(
         return _settled(step, could_add, could_remove)
     if isinstance(access, Unknown):
         could_remove.append(f"defaultOutboundAccess of subnet {subnet.origin.name} unknown")
-    if scale_set_flexible:
+    if scale_set_flexible is Tri.MAYBE:
+        could_remove.append(
+            "the orchestration mode of a scale set here is unknown (Flexible ones get no default outbound, O1)"
+        )
+    if scale_set_flexible is Tri.YES:
         step = Step(
             "egress",
             "Flexible-orchestration scale sets never get default outbound access (O1)",

@@ -49,16 +49,18 @@ def parse_prefix(text: str) -> IPv4Network | None:
     Host bits are tolerated (``10.0.1.5/24`` is read as ``10.0.1.0/24``) because the question is
     which addresses a rule or route covers, not whether ARM would normalise the string.
     """
+    text = text.strip()  # before the first-character test: a leading blank is no service tag
     if not text or not text[0].isdigit():
         return None
     try:
-        return ipaddress.IPv4Network(text.strip(), strict=False)
+        return ipaddress.IPv4Network(text, strict=False)
     except ValueError:
         return None
 
 
 def looks_like_address(text: str) -> bool:
     """True when a string is meant as an address (starts with a digit) even if it is malformed."""
+    text = text.strip()
     return bool(text) and text[0].isdigit()
 
 
@@ -69,13 +71,18 @@ def parse_port_range(text: str) -> tuple[int, int] | None:
     if s == "*":
         return (0, 65535)
     lo, sep, hi = s.partition("-")
-    if not lo.isdigit() or (sep and not hi.isdigit()):
+    # ASCII digits only: str.isdigit() also accepts "²" (int() then raises) and "１６８８".
+    if not _ascii_digits(lo) or (sep and not _ascii_digits(hi)):
         return None
     a = int(lo)
     b = int(hi) if sep else a
     if not (0 <= a <= b <= 65535):
         return None
     return (a, b)
+
+
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 def port_matches(ranges: Sequence[str | Unknown] | Unknown, port: int, why: list[str], what: str) -> Tri:

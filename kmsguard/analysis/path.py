@@ -56,7 +56,7 @@ class SourceContext:
     src: FlowSource
     nic: NetworkInterface | None = None
     ipc: IpConfiguration | None = None
-    scale_set_flexible: bool = False
+    scale_set_flexible: Tri = Tri.NO
     forced_tunnel: Tri = Tri.NO
     forced_tunnel_why: str = ""
     forced_tunnel_route: EffectiveRoute | None = None
@@ -100,8 +100,39 @@ def build_source(
         nic,
         ipc,
     )
+    ctx.scale_set_flexible = _flexible_scale_set(index, subnet, nic)
     _forced_tunnel(ctx)
     return ctx
+
+
+def _flexible_scale_set(index: NetworkIndex, subnet: Subnet, nic: NetworkInterface | None) -> Tri:
+    """§5.2/§5.3 (O1): a Flexible-orchestration scale set in the source never gets default outbound
+    access. For a NIC, its own scale set; for the subnet (any VM in it), any such scale set there."""
+    network = index.network
+    found = Tri.NO
+    for vm in network.vms.values():
+        if not vm.scale_set:
+            continue
+        mode = vm.orchestration_mode
+        flexible = (
+            Tri.MAYBE
+            if isinstance(mode, Unknown)
+            else Tri.YES
+            if isinstance(mode, str) and canonical(mode) == "flexible"
+            else Tri.NO
+        )
+        if flexible is Tri.NO:
+            continue
+        nics = () if isinstance(vm.nics, Unknown) else vm.nics
+        if nic is not None:
+            here = nic.key in nics
+        else:
+            here = subnet.key in network.vm_subnets.get(vm.key, ()) or any(
+                n.key in nics for n, _ in index.nics_by_subnet.get(subnet.key, ())
+            )
+        if here:
+            found = max(found, flexible)
+    return found
 
 
 def _vnet_space(index: NetworkIndex, vnet: VirtualNetwork | None) -> tuple[ipaddress.IPv4Network, ...] | None:
@@ -672,7 +703,7 @@ def _firewall(ctx: SourceContext, fw: AzureFirewall, ip: IPv4Address, endpoint: 
         )
     snat, snat_why = snat_applies(index, fw, ip)
     if snat is Tri.NO:
-        steps.append(Step("firewall", snat_why, Outcome.BLOCK, fw.origin.urn, fix=_snat_fix(ctx, fw, ip)))
+        steps.append(Step("firewall", snat_why, Outcome.BLOCK, fw.origin.urn, fix=_snat_fix(ctx, fw)))
     elif snat is Tri.MAYBE:
         steps.append(
             Step(
@@ -690,7 +721,9 @@ def _firewall(ctx: SourceContext, fw: AzureFirewall, ip: IPv4Address, endpoint: 
     return steps
 
 
-def _snat_fix(ctx: SourceContext, fw: AzureFirewall, ip: IPv4Address) -> Fix:
+def _snat_fix(ctx: SourceContext, fw: AzureFirewall) -> Fix:
+    """One fix per firewall (or policy): drop every private range that covers any KMS IP of the cloud."""
+    kms = [ipaddress.IPv4Address(a) for a in sorted(ctx.cloud.ips, key=_ip_key)]
     index = ctx.index
     owner, ranges = fw.key, fw.snat_private_ranges
     name, urn = fw.origin.name, fw.origin.urn
@@ -705,13 +738,13 @@ def _snat_fix(ctx: SourceContext, fw: AzureFirewall, ip: IPv4Address) -> Fix:
     kept = [
         r
         for r in (ranges if isinstance(ranges, tuple) else ())
-        if isinstance(r, str) and not ((n := parse_prefix(r)) is not None and ip in n)
+        if isinstance(r, str) and not ((n := parse_prefix(r)) is not None and any(a in n for a in kms))
     ]
     return Fix(
         "remove-snat-range",
         name,
         urn,
-        f"{name}: remove the ranges containing {ip} from snat.privateRanges (keep {kept or ['IANAPrivateRanges']}) so the firewall SNATs KMS traffic to its public IP (§6.4)",
+        f"{name}: remove the ranges containing KMS IPs from snat.privateRanges (keep {kept or ['IANAPrivateRanges']}) so the firewall SNATs KMS traffic to its public IP (§6.4)",
         data={"owner": owner, "ranges": kept},
     )
 

@@ -248,18 +248,27 @@ def _user_route(table: RouteTable, route: Route, problems: list[RouteProblem]) -
 
 def select(routes: Sequence[EffectiveRoute], ip: IPv4Address) -> RouteChoice:
     """§2.4: longest prefix match, then user > gateway > system; R2.3 for VNet/peering routes."""
+    # R2.3: system routes for the VNet's own ranges and peerings beat BGP routes even when the
+    # BGP route is more specific, so no gateway route competes for an IP such a route contains.
+    vnet_system = any(
+        not r.uncertain
+        and r.prefix is not None
+        and ip in r.prefix
+        and r.source is Source.DEFAULT
+        and r.next_hop_type in ("VnetLocal", "VNetPeering")
+        for r in routes
+    )
     best: EffectiveRoute | None = None
     best_rank = (-1, 0, 0)
     for r in routes:
         if r.uncertain or r.prefix is None or ip not in r.prefix:
             continue
+        if vnet_system and r.source is Source.GATEWAY:
+            continue
         rank = r.rank(r.prefix.prefixlen)
         if rank > best_rank:
             best, best_rank = r, rank
     assert best is not None, "the default 0.0.0.0/0 system route always matches"
-    # R2.3: system routes for the VNet's own ranges and peerings beat BGP routes even when the
-    # BGP route is more specific.
-    vnet_system = best.source is Source.DEFAULT and best.next_hop_type in ("VnetLocal", "VNetPeering")
     rivals = []
     for r in routes:
         if not r.uncertain:

@@ -132,3 +132,8 @@ def decisive(result: SubnetResult, ip: str) -> str:
 
 def fixes(result: SubnetResult) -> list[tuple[str, str]]:
     return [(f.kind, f.detail) for f in result.fixes]
+
+
+def with_vnet(data: Data, vnet: Mapping[str, Any]) -> Data:
+    """``data`` with one more VNet (a hub, a peer) next to V."""
+    return {**data, "vnets": [*data["vnets"], dict(vnet)]}
