@@ -31,9 +31,9 @@ def test_forced_tunnel_table_gets_one_route_per_public_kms_ip() -> None:
     assert plan.cloud == "public"
     assert list(plan.added) == PUBLIC_ROUTES
     assert plan.diverted == (
-        "20.118.99.224 → default (0.0.0.0/0 → virtualappliance)",
-        "40.83.235.53 → default (0.0.0.0/0 → virtualappliance)",
-        "23.102.135.246 → default (0.0.0.0/0 → virtualappliance)",
+        "20.118.99.224 → route default (0.0.0.0/0 → VirtualAppliance)",
+        "40.83.235.53 → route default (0.0.0.0/0 → VirtualAppliance)",
+        "23.102.135.246 → route default (0.0.0.0/0 → VirtualAppliance)",
     )
 
 

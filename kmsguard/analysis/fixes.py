@@ -54,7 +54,7 @@ def _route_fix(
             table.origin.name,
             table.origin.urn,
             f"route table {table.origin.name}: add {listing} (S1: one /32 route per KMS IP)",
-            f"routes=[..., {code}]  # or KmsRoutes(...) from kmsguard.pulumi",
+            f"routes=[..., {code}]",
             {"table": table.key, "subnet": subnet_key, "routes": routes},
         )
     return Fix(

@@ -16,6 +16,7 @@ from typing import Any
 
 from kmsguard.analysis.fixes import kms_route_name
 from kmsguard.analysis.match import canonical, parse_prefix
+from kmsguard.analysis.routes import NEXT_HOP_TYPES
 from kmsguard.catalog import Catalog, load_catalog
 
 MAX_ROUTES = 400  # §2.8 (R3): routes per route table
@@ -122,7 +123,8 @@ def plan_kms_routes(routes: object, location: object, catalog: Catalog | None = 
         elif winner is None and not uncertain:
             continue  # nothing in this table diverts the IP: the system route sends it to Internet
         if winner is not None:
-            diverted.append(f"{ip_text} → {winner.name or '?'} ({winner.prefix} → {winner.hop})")
+            hop = NEXT_HOP_TYPES.get(winner.hop or "", "unknown next hop")
+            diverted.append(f"{ip_text} → route {winner.name or '?'} ({winner.prefix} → {hop})")
         name = kms_route_name(ip_text)
         n = 1
         while name in names:

@@ -1,0 +1,14 @@
+"""azure-native 3.x resources → the typed network model (the engine behind ``kmsguard.collect.pulumi``).
+
+Modules, in data-flow order:
+
+* ``values``   — unknown sentinels and secrets decoded once, then typed reads that record Problems;
+* ``arm``      — type tokens, ARM resource ids and which input names a resource's Azure name;
+* ``stack``    — the index of one deployment and reference resolution (by id, by name, by
+  property dependencies);
+* ``network``, ``compute``, ``edge``, ``dns`` — one builder per area of the model;
+* ``collector`` — runs the builders and assembles the ``Network``.
+
+Nothing here imports ``pulumi_azure_native`` (DESIGN: the pack must start fast); property names
+come from docs/azure-native-input-props.txt.
+"""

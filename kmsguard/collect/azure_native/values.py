@@ -1,0 +1,339 @@
+"""Pulumi property values as the collector reads them: unknowns, secrets, typed reads, Problems.
+
+Every property bag is decoded once (``decode``) before anything reads it, so the unknown sentinel
+is recognised before any value is used (pulumi-mechanics §1.8: it can sit at any depth, in place
+of a value of any type, and is always a *string*):
+
+* any of the engine's unknown sentinels → ``UNK``;
+* a secret envelope ``{"4dabf181…": "1b470612…", "value"|"plaintext"|"ciphertext": …}`` → its
+  leaves wrapped in ``Secret`` (§1.8 for the policy wire, §4.2 for stack exports); a secret whose
+  value is not available (``ciphertext``, or the ``"[secret]"`` placeholder of §4.1/§4.2) is ``UNK``.
+
+``Reader`` then reads typed values for one resource. It never raises: a value of the wrong type
+becomes an ``Unknown`` in the model plus a ``Problem`` naming the resource and property path, and
+messages never contain values (so a secret can never leak into a Problem or an ``Unknown``).
+
+Preview projections. In ``AnalyzeStack`` during a preview, a created or updated resource's
+properties are its inputs *projected onto the output shape*, and every output property that was
+not an input is the unknown sentinel — nested fields of given objects included (azure-native
+``PreviewOutputs``; pulumi-mechanics §0 fact 2, §1.6). So in such a bag a sentinel in an optional
+field usually means "not set", not "set to a value unknown until deployment". ``Reader`` tells
+the two apart with what the engine gives (§1.6):
+
+* a *top-level* optional property whose sentinel comes with property dependencies was computed from
+  other resources (``route_table=rt.id.apply(...)``), so it is a real unknown; without
+  dependencies it reads as not set;
+* a *nested* optional field (``subnets[0].natGateway``) reads as not set: the SDK sends the objects
+  the program builds with their unknown leaves inside (``{"id": <unknown>}``), so a whole nested
+  object or flag is unknown only when the program computes it whole with ``apply``, which the
+  top-level dependencies cannot tell apart from the fields it left out (a known limit);
+* reference ids, IP addresses and other *leaf* values that only come from other resources' outputs
+  always read as unknown, and so do list elements (a projected list exists only because the
+  program gave it).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, TypeAlias
+
+from kmsguard.model import Problem, Unknown
+from kmsguard.model.network import Strs
+
+# §1.8: the sentinels the engine and pulumi_policy use for unknown values, one per element type.
+UNKNOWN_STRING: Final = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+UNKNOWN_SENTINELS: Final = frozenset(
+    {
+        UNKNOWN_STRING,
+        "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",  # boolean
+        "3eeb2bf0-c639-47a8-9e75-3b44932eb421",  # number
+        "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",  # array
+        "030794c1-ac77-496b-92df-f27374a8bd58",  # asset
+        "e48ece36-62e2-4504-bad9-02848725956a",  # archive
+        "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",  # object
+    }
+)
+SIG_KEY: Final = "4dabf18193072939515e22adb298388d"
+SECRET_SIG: Final = "1b47061264138c4ac30d75fd1eb44270"
+RESOURCE_REF_SIG: Final = "5cf8f73096256a8f31e491e813e4eb8e"
+# §4.1/§4.2: preview JSON and `pulumi policy analyze --file` replace secrets they cannot show.
+SECRET_PLACEHOLDER: Final = "[secret]"
+MAX_DEPTH: Final = 64
+
+
+class _Unk:
+    """A decoded unknown value (any of the sentinels)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
+UNK: Final = _Unk()
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A leaf value that came from a secret: usable for analysis, never for display."""
+
+    value: str | float | int | bool
+
+    def __repr__(self) -> str:
+        return f"Secret({SECRET_PLACEHOLDER})"
+
+
+Node: TypeAlias = Any
+"""A decoded value: dict[str, Node] | list[Node] | str | float | int | bool | None | UNK | Secret."""
+
+
+def decode(value: object, secret: bool = False, depth: int = 0) -> Node:
+    """Plain Python values with unknowns → ``UNK`` and secret leaves → ``Secret`` (see module doc)."""
+    if depth > MAX_DEPTH:
+        return UNK
+    if isinstance(value, str):
+        if value in UNKNOWN_SENTINELS or value == SECRET_PLACEHOLDER:
+            return UNK
+        return Secret(value) if secret else value
+    if value is None:
+        return None
+    if isinstance(value, bool | int | float):
+        return Secret(value) if secret else value
+    if isinstance(value, Mapping):
+        sig = value.get(SIG_KEY)
+        if sig == SECRET_SIG:
+            if "value" in value:
+                return decode(value["value"], True, depth + 1)
+            plaintext = value.get("plaintext")
+            if isinstance(plaintext, str):
+                try:
+                    return decode(json.loads(plaintext), True, depth + 1)
+                except ValueError:
+                    return UNK
+            return UNK  # ciphertext only: the value cannot be known here
+        if sig == RESOURCE_REF_SIG:
+            # §4.2: a resource reference serialises as its id when known, else its URN.
+            ref_id = value.get("id")
+            return decode(
+                ref_id if isinstance(ref_id, str) and ref_id else value.get("urn"), secret, depth + 1
+            )
+        if sig is not None:
+            return UNK  # assets and archives: nothing the network model reads
+        return {str(k): decode(v, secret, depth + 1) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
+        return [decode(v, secret, depth + 1) for v in value]
+    return UNK
+
+
+def peel(node: Node) -> Node:
+    return node.value if isinstance(node, Secret) else node
+
+
+def is_unk(node: Node) -> bool:
+    return node is UNK
+
+
+def type_name(node: Node) -> str:
+    """The JSON type of a value, for messages (never the value itself)."""
+    node = peel(node)
+    if isinstance(node, bool):
+        return "a boolean"
+    if isinstance(node, int | float):
+        return "a number"
+    if isinstance(node, str):
+        return "a string"
+    if isinstance(node, dict):
+        return "an object"
+    if isinstance(node, list):
+        return "a list"
+    return "null" if node is None else "an unsupported value"
+
+
+Presence = Literal["optional", "leaf", "required"]
+"""How a missing or unknown field reads:
+
+* ``optional``: missing → absent; unknown → absent in a preview projection unless its top-level
+  property has property dependencies, else unknown;
+* ``leaf``: a value only other resources provide (ids, IPs): missing → absent, unknown → unknown;
+* ``required``: missing → a Problem, unknown → unknown.
+"""
+
+_MISSING: Final = object()
+
+
+def top_of(path: str) -> str:
+    """The top-level property of a path (``routes[2].nextHopIpAddress`` → ``routes``)."""
+    for i, ch in enumerate(path):
+        if ch in ".[":
+            return path[:i]
+    return path
+
+
+@dataclass
+class Reader:
+    """Typed reads of one resource's decoded properties."""
+
+    name: str  # logical name, for Problems
+    urn: str
+    kind: str
+    projected: bool
+    property_dependencies: Mapping[str, tuple[str, ...]]
+    problems: list[Problem] = field(default_factory=list)
+
+    # --- problems and unknowns -------------------------------------------------------------------
+
+    def problem(self, path: str, message: str) -> Unknown:
+        self.problems.append(Problem(self.name, path, message, self.urn))
+        return Unknown(f"{path} of {self.kind} {self.name} is invalid ({message})")
+
+    def unknown(self, path: str) -> Unknown:
+        return Unknown(f"{path} of {self.kind} {self.name} is not known until deployment")
+
+    def has_deps(self, path: str) -> bool:
+        return bool(self.property_dependencies.get(top_of(path)))
+
+    def _missing_or_unknown(self, node: object, path: str, presence: Presence) -> Unknown | None:
+        if node is _MISSING or node is None:
+            if presence == "required":
+                return self.problem(path, "required property is missing")
+            return None
+        # node is UNK
+        if presence == "optional" and self.projected and (top_of(path) != path or not self.has_deps(path)):
+            return None  # a preview projection: the program did not set it (module doc)
+        return self.unknown(path)
+
+    def get(self, obj: Mapping[str, Node], key: str, path: str, presence: Presence = "optional") -> Node:
+        """The raw node of ``obj[key]``; ``None`` or an ``Unknown`` when absent or unknown."""
+        node = obj.get(key, _MISSING)
+        if node is _MISSING or node is None or node is UNK:
+            return self._missing_or_unknown(node, path, presence)
+        return node
+
+    # --- typed conversions of a node that is present ---------------------------------------------
+
+    def to_str(self, node: Node, path: str) -> str | Unknown:
+        if node is UNK:
+            return self.unknown(path)
+        if isinstance(node, Unknown):
+            return node
+        value = peel(node)
+        if isinstance(value, str):
+            return value
+        return self.problem(path, f"expected a string, got {type_name(node)}")
+
+    def to_bool(self, node: Node, path: str) -> bool | Unknown:
+        if node is UNK:
+            return self.unknown(path)
+        if isinstance(node, Unknown):
+            return node
+        value = peel(node)
+        if isinstance(value, bool):
+            return value
+        return self.problem(path, f"expected a boolean, got {type_name(node)}")
+
+    def to_int(self, node: Node, path: str) -> int | Unknown:
+        """§1.8: numbers arrive as floats (priority 100 → 100.0); a fraction is a Problem."""
+        if node is UNK:
+            return self.unknown(path)
+        if isinstance(node, Unknown):
+            return node
+        value = peel(node)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return self.problem(path, f"expected a number, got {type_name(node)}")
+        if isinstance(value, float):
+            if not math.isfinite(value) or not value.is_integer():
+                return self.problem(path, "expected a whole number")
+            return int(value)
+        return value
+
+    def to_dict(self, node: Node, path: str) -> dict[str, Node] | Unknown:
+        if node is UNK:
+            return self.unknown(path)
+        if isinstance(node, Unknown):
+            return node
+        if isinstance(node, dict):
+            return node
+        return self.problem(path, f"expected an object, got {type_name(node)}")
+
+    def to_list(self, node: Node, path: str) -> list[Node] | Unknown:
+        if node is UNK:
+            return self.unknown(path)
+        if isinstance(node, Unknown):
+            return node
+        if isinstance(node, list):
+            return node
+        return self.problem(path, f"expected a list, got {type_name(node)}")
+
+    # --- field reads -------------------------------------------------------------------------------
+
+    def text(
+        self, obj: Mapping[str, Node], key: str, path: str, presence: Presence = "optional"
+    ) -> str | Unknown | None:
+        node = self.get(obj, key, path, presence)
+        return node if node is None or isinstance(node, Unknown) else self.to_str(node, path)
+
+    def flag(
+        self, obj: Mapping[str, Node], key: str, path: str, presence: Presence = "optional"
+    ) -> bool | Unknown | None:
+        node = self.get(obj, key, path, presence)
+        return node if node is None or isinstance(node, Unknown) else self.to_bool(node, path)
+
+    def number(
+        self, obj: Mapping[str, Node], key: str, path: str, presence: Presence = "optional"
+    ) -> int | Unknown | None:
+        node = self.get(obj, key, path, presence)
+        return node if node is None or isinstance(node, Unknown) else self.to_int(node, path)
+
+    def mapping(
+        self, obj: Mapping[str, Node], key: str, path: str, presence: Presence = "optional"
+    ) -> dict[str, Node] | Unknown | None:
+        node = self.get(obj, key, path, presence)
+        return node if node is None or isinstance(node, Unknown) else self.to_dict(node, path)
+
+    def seq(
+        self, obj: Mapping[str, Node], key: str, path: str, presence: Presence = "optional"
+    ) -> list[Node] | Unknown | None:
+        node = self.get(obj, key, path, presence)
+        return node if node is None or isinstance(node, Unknown) else self.to_list(node, path)
+
+    def strs(
+        self, obj: Mapping[str, Node], key: str, path: str, presence: Presence = "optional"
+    ) -> Strs | None:
+        """A list of strings (``None`` when absent); each item may be unknown."""
+        items = self.seq(obj, key, path, presence)
+        if items is None or isinstance(items, Unknown):
+            return items
+        return tuple(self.to_str(v, f"{path}[{i}]") for i, v in enumerate(items))
+
+    def merged(self, obj: Mapping[str, Node], single: str, plural: str, path: str) -> Strs:
+        """ARM's single/plural pairs (``sourceAddressPrefix`` / ``sourceAddressPrefixes``) → one tuple.
+
+        ARM rejects a rule that sets both; reading both as one list could widen an Allow, so that
+        is a Problem and an unknown."""
+        many = self.strs(obj, plural, f"{path}{plural}")
+        one = self.text(obj, single, f"{path}{single}")
+        if isinstance(many, tuple) and many and one is not None:
+            return self.problem(f"{path}{plural}", f"both {single} and {plural} are set")
+        if isinstance(many, Unknown):
+            return many
+        if many:
+            return many
+        if isinstance(one, Unknown):
+            return one
+        return () if one is None else (one,)
+
+    def label(self, obj: Mapping[str, Node], key: str, path: str, fallback: str) -> str:
+        """A display name: the value when it is a plain known string, else ``fallback``.
+
+        Secret names display as ``[secret]`` (DESIGN: never show a secret in a trace)."""
+        node = obj.get(key)
+        if isinstance(node, Secret):
+            return SECRET_PLACEHOLDER
+        if isinstance(node, str) and node:
+            return node
+        if node is not None and node is not UNK and not isinstance(node, str):
+            self.problem(path, f"expected a string, got {type_name(node)}")
+        return fallback

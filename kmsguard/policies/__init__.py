@@ -1,0 +1,248 @@
+"""The policies of the kmsguard pack, importable and testable without starting a server.
+
+``policy/__main__.py`` only builds the ``PolicyPack`` from ``POLICIES``. Stack policies never let an
+exception escape: ``UnknownValueError`` would make the SDK downgrade a mandatory gate to an advisory
+note (docs/pulumi-mechanics §1.7), so properties are read raw and unknowns become ``unknown`` verdicts.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from kmsguard.analysis import NetworkResult, Verdict, analyze
+from kmsguard.collect.pulumi import PulumiResource, collect, merge_inputs
+from kmsguard.config import CONFIG_PROPERTIES, parse_settings
+from kmsguard.errors import KmsguardError
+from kmsguard.policies.messages import DOCS, blocked_message, unknown_message
+from kmsguard.remediate import MAX_ROUTES, plan_kms_routes
+
+PACK_NAME = "kmsguard"
+REACHABILITY = "kms-reachability"
+UNVERIFIED = "kms-unverified"
+AUTOFIX = "kms-route-autofix"
+ROUTE_TABLE = "azure-native:network:RouteTable"
+
+
+def raw(props: Any) -> Any:
+    """The plain values behind a pulumi_policy proxy: reading through the proxy raises on unknowns.
+
+    Analyze and AnalyzeStack wrap every nested dict and list eagerly (``_DictProxy``/``_ListProxy``),
+    so the unwrapping is deep; Remediate's secrets proxy wraps one level and keeps ``Secret``
+    objects inside, which are left as they are.
+    """
+    kind = type(props).__name__
+    if kind in ("_DictProxy", "_DictSecretsProxy"):
+        return {k: raw(v) for k, v in props["__target"].items()}
+    if kind in ("_ListProxy", "_ListSecretsProxy"):
+        return [raw(v) for v in props["__target"]]
+    return props
+
+
+# --- inputs seen in Analyze ---------------------------------------------------------------------
+
+# AnalyzeStack carries outputs, and path parameters (resourceGroupName, virtualNetworkName,
+# routeTableName, ...) are inputs only (pulumi-mechanics §1.6, §3.0). Analyze gets every resource's
+# inputs first (§1.3), so the resource policy remembers them by URN for the stack analysis. Analyze
+# calls run in parallel; single dict assignments are atomic under the GIL.
+_inputs_by_urn: dict[str, Mapping[str, Any]] = {}
+
+
+def _remember_inputs(args: ResourceValidationArgs) -> None:
+    bag = raw(args.props)
+    if isinstance(bag, dict):
+        _inputs_by_urn[args.urn] = bag
+
+
+# --- one analysis per AnalyzeStack call, shared by the stack policies ----------------------------
+
+_shared = threading.local()
+
+
+def _fingerprint(args: StackValidationArgs) -> tuple[str, ...]:
+    return tuple(r.urn for r in args.resources)
+
+
+def _run_analysis(args: StackValidationArgs, config: Mapping[str, Any]) -> NetworkResult:
+    settings = parse_settings(config, f"policy config of {REACHABILITY}")
+    resources = [
+        PulumiResource(
+            urn=r.urn,
+            type=r.resource_type,
+            name=r.name,
+            props=_stack_props(r.urn, raw(r.props)),
+            parent=r.parent.urn if r.parent is not None else "",
+            dependencies=tuple(d.urn for d in r.dependencies),
+            property_dependencies={k: tuple(d.urn for d in v) for k, v in r.property_dependencies.items()},
+        )
+        for r in args.resources
+    ]
+    return analyze(collect(resources), settings)
+
+
+def _stack_props(urn: str, outputs: Any) -> Any:
+    inputs = _inputs_by_urn.get(urn)
+    if inputs is None or not isinstance(outputs, Mapping):
+        return outputs
+    return merge_inputs(outputs, inputs)
+
+
+def _analysis_for(args: StackValidationArgs, *, producer: bool) -> NetworkResult:
+    """``kms-reachability`` (first in the pack) computes and shares; the others reuse it.
+
+    Both run on the same gRPC worker thread within one AnalyzeStack call, so a thread-local slot
+    keyed by the resources' URNs carries the result across without a second analysis.
+    """
+    key = _fingerprint(args)
+    if producer:
+        result = _run_analysis(args, args.get_config())
+        _shared.value = (key, result)
+        return result
+    cached = getattr(_shared, "value", None)
+    _shared.value = None
+    if cached is not None and cached[0] == key:
+        return cached[1]  # type: ignore[no-any-return]
+    # kms-reachability is disabled: its config is not visible here, so defaults apply.
+    return _run_analysis(args, {})
+
+
+def _guarded(policy: str, report: ReportViolation, run: Any) -> None:
+    """Fail closed: an input or internal error is a violation at the policy's level, never a pass."""
+    try:
+        run()
+    except KmsguardError as exc:
+        report(f"kmsguard could not evaluate the stack: {exc}", None)
+    except Exception as exc:  # any escape would be a gRPC error or a silent pass
+        tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        report(f"kmsguard internal error in {policy} (the stack was not verified): {tb}", None)
+
+
+def _validate_reachability(args: StackValidationArgs, report: ReportViolation) -> None:
+    def run() -> None:
+        result = _analysis_for(args, producer=True)
+        for subnet in result.subnets:
+            if subnet.verdict is Verdict.BLOCKED:
+                report(blocked_message(subnet), subnet.urn)
+
+    _guarded(REACHABILITY, report, run)
+
+
+def _validate_unverified(args: StackValidationArgs, report: ReportViolation) -> None:
+    def run() -> None:
+        result = _analysis_for(args, producer=False)
+        for problem in result.problems:
+            report(f"{problem.where}: {problem.prop}: {problem.message}", problem.urn)
+        for subnet in result.subnets:
+            if subnet.verdict is Verdict.UNKNOWN:
+                report(unknown_message(subnet), subnet.urn)
+
+    _guarded(UNVERIFIED, report, run)
+
+
+# --- kms-route-autofix ---------------------------------------------------------------------------
+
+
+def _remediate_routes(args: ResourceValidationArgs) -> Mapping[str, Any] | None:
+    """Append the missing /32 → Internet KMS routes to the table's inline routes (Remediate).
+
+    Remediate receives unknowns as raw sentinel strings and secrets wrapped (§1.5), so the existing
+    route objects are kept as they are and only new plain dicts are appended.
+    """
+    if args.resource_type != ROUTE_TABLE:
+        return None
+    props = args.props
+    bag = raw(props)
+    if not isinstance(bag, dict):
+        return None
+    plan = plan_kms_routes(bag.get("routes"), bag.get("location"))
+    if not plan.added:
+        return None
+    existing = raw(bag["routes"])
+    props["routes"] = [*existing, *plan.added]  # type: ignore[index]
+    return props
+
+
+def _validate_routes(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Report what remediation could not (or, below the remediate level, did not) add."""
+    _remember_inputs(args)
+    if args.resource_type != ROUTE_TABLE:
+        return
+    try:
+        bag = raw(args.props)
+        if not isinstance(bag, dict):
+            return
+        plan = plan_kms_routes(bag.get("routes"), bag.get("location"))
+    except Exception as exc:  # an escape would fail the whole preview
+        report(f"kmsguard internal error in {AUTOFIX}: {exc!r}", None)
+        return
+    if plan.over_limit:
+        report(
+            f"route table {args.name}: the KMS routes cannot be added without exceeding the {MAX_ROUTES}-route "
+            f"limit (§2.8); KMS traffic still goes {'; '.join(plan.diverted)}. Consolidate routes, or allow TCP 1688 "
+            "to the KMS IPs on the appliance.",
+            None,
+        )
+    elif plan.added:
+        listing = ", ".join(f"{r['addressPrefix']} → Internet ({r['name']})" for r in plan.added)
+        report(f"route table {args.name}: KMS traffic goes {'; '.join(plan.diverted)}. Add {listing}.", None)
+    for ip in plan.conflicts:
+        report(
+            f"route table {args.name}: a user /32 route sends KMS IP {ip} to another next hop; kmsguard never "
+            "rewrites user routes: change its nextHopType to Internet.",
+            None,
+        )
+
+
+kms_reachability = StackValidationPolicy(
+    name=REACHABILITY,
+    description="Every subnet must reach every Azure KMS endpoint of its cloud on TCP 1688 from an Azure public IP.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate_reachability,
+    config_schema=PolicyConfigSchema(properties=CONFIG_PROPERTIES),
+    remediation_steps=(
+        "Route each KMS IP of the cloud as /32 → Internet on forced-tunneled subnets, let NSGs and firewalls "
+        "allow TCP 1688 to those IPs, give private subnets an explicit outbound method, and keep private DNS "
+        "zones from shadowing the KMS names. The violation lists the exact changes."
+    ),
+    url=f"{DOCS}#kms-reachability",
+)
+
+kms_unverified = StackValidationPolicy(
+    name=UNVERIFIED,
+    description="Subnets whose KMS reachability cannot be proven from the stack (unknown verdicts).",
+    enforcement_level=EnforcementLevel.ADVISORY,
+    validate=_validate_unverified,
+    remediation_steps=(
+        "Make the unknown values known (or describe out-of-stack resources in the kms-reachability config: "
+        "egressAppliances, trustedDnsServers, cloud), or add /32 → Internet KMS routes that settle routing."
+    ),
+    url=f"{DOCS}#kms-unverified",
+)
+
+kms_route_autofix = ResourceValidationPolicy(
+    name=AUTOFIX,
+    description="Adds the missing /32 → Internet KMS routes to route tables whose inline routes divert KMS traffic.",
+    enforcement_level=EnforcementLevel.REMEDIATE,
+    validate=_validate_routes,
+    remediate=cast(Any, _remediate_routes),  # the SDK's hint wants an awaitable; sync returns are supported
+    remediation_steps="Add one /32 → Internet route per KMS IP of the table's cloud (Microsoft: custom routes for KMS).",
+    url=f"{DOCS}#kms-route-autofix",
+)
+
+POLICIES: Sequence[StackValidationPolicy | ResourceValidationPolicy] = (
+    kms_reachability,
+    kms_unverified,
+    kms_route_autofix,
+)

@@ -1,0 +1,113 @@
+"""Violation messages: short, what breaks, why (with the error the VM will show), the exact fix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from kmsguard.analysis import EndpointResult, Outcome, Step, SubnetResult, Verdict
+
+DOCS = "https://github.com/kmsguard/kmsguard/blob/main/docs/findings.md"
+
+# Fix kind → docs anchor of the finding it repairs.
+FINDING_ANCHORS = {
+    "add-routes": "forced-tunneling",
+    "change-route": "forced-tunneling",
+    "add-nsg-rule": "nsg-deny",
+    "remove-nsg-rule": "azureplatformlkm-deny",
+    "add-firewall-rule": "firewall-rule",
+    "remove-snat-range": "firewall-snat",
+    "add-nat-gateway": "no-outbound",
+    "add-dns-records": "dns-shadowing",
+    "change-admin-rule": "admin-rule",
+}
+UNKNOWN_ANCHORS = {
+    "route": "unknown-route",
+    "dns": "unknown-dns",
+    "nsg": "unknown-filtering",
+    "admin-rule": "unknown-filtering",
+    "firewall": "unknown-firewall",
+    "egress": "unknown-outbound",
+    "cloud": "unknown-cloud",
+    "input": "invalid-input",
+}
+
+
+def _all_endpoints(s: SubnetResult) -> list[EndpointResult]:
+    return [*s.endpoints, *(e for n in s.nics for e in n.endpoints)]
+
+
+def _steps(s: SubnetResult, outcome: Outcome) -> list[Step]:
+    """Distinct steps with this outcome, in first-seen order, one per resource and cause."""
+    seen: set[tuple[object, ...]] = set()
+    out = []
+    for e in _all_endpoints(s):
+        for step in e.trace:
+            if step.outcome is not outcome:
+                continue
+            key = (
+                step.kind,
+                step.urn,
+                step.fix.kind if step.fix else None,
+                step.fix.target if step.fix else step.detail,
+            )
+            if key not in seen:
+                seen.add(key)
+                out.append(step)
+    return out
+
+
+def _ips(endpoints: Iterable[EndpointResult], verdict: Verdict) -> list[str]:
+    return list(dict.fromkeys(e.ip for e in endpoints if e.verdict is verdict))
+
+
+def _where(s: SubnetResult) -> str:
+    parts = [p for p in (s.location, f"{s.cloud} cloud" if s.cloud else "") if p]
+    return f"{s.name} ({', '.join(parts)})" if parts else s.name
+
+
+def error_codes(steps: Iterable[Step]) -> str:
+    kinds = {s.kind for s in steps}
+    if "dns" in kinds:
+        return "0xC004F074 (no KMS could be contacted) or 0x800705B4 (timeout)"
+    return "0xC004F074 (no Key Management Service could be contacted)"
+
+
+def blocked_message(s: SubnetResult) -> str:
+    blocking = _steps(s, Outcome.BLOCK)
+    ips = _ips(_all_endpoints(s), Verdict.BLOCKED)
+    lines = [
+        f"Subnet {_where(s)}: Windows cannot activate. KMS TCP 1688 is blocked to {', '.join(ips)}; "
+        f"VMs will fail with {error_codes(blocking)}.",
+        "Blocked by:",
+        *(f"- {step.detail}" for step in blocking),
+    ]
+    if s.fixes:
+        lines.append(
+            "Fix (checked: these changes make every KMS endpoint reachable):" if s.fixes_verified else "Fix:"
+        )
+        for i, fix in enumerate(s.fixes, 1):
+            lines.append(f"{i}. {fix.detail}")
+            if fix.code:
+                lines.append(f"   Pulumi: {fix.code}")
+    anchors = list(dict.fromkeys(FINDING_ANCHORS.get(f.kind, "blocked") for f in s.fixes)) or ["blocked"]
+    lines.append("Docs: " + ", ".join(f"{DOCS}#{a}" for a in anchors))
+    return "\n".join(lines)
+
+
+def unknown_message(s: SubnetResult) -> str:
+    steps = _steps(s, Outcome.UNKNOWN) + [n for n in s.notes if n.outcome is Outcome.UNKNOWN]
+    ips = _ips(_all_endpoints(s), Verdict.UNKNOWN)
+    target = f" to {', '.join(ips)}" if ips else ""
+    lines = [
+        f"Subnet {_where(s)}: KMS TCP 1688 reachability{target} cannot be proven from the stack, "
+        "so Windows activation may fail with 0xC004F074.",
+        "Unknown because:",
+        *(f"- {step.detail}" for step in steps),
+    ]
+    settle = list(dict.fromkeys(step.settle for step in steps if step.settle))
+    if settle:
+        lines.append("To settle it:")
+        lines.extend(f"- {t}" for t in settle)
+    anchors = list(dict.fromkeys(UNKNOWN_ANCHORS.get(step.kind, "unknown") for step in steps)) or ["unknown"]
+    lines.append("Docs: " + ", ".join(f"{DOCS}#{a}" for a in anchors))
+    return "\n".join(lines)

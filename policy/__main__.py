@@ -1,0 +1,8 @@
+"""Builds the kmsguard policy pack; the policies live in the importable ``kmsguard.policies``."""
+
+from pulumi_policy import EnforcementLevel, PolicyPack
+
+from kmsguard.policies import PACK_NAME, POLICIES
+
+# The constructor serves the Analyzer gRPC API and never returns (nothing may print before it).
+PolicyPack(name=PACK_NAME, enforcement_level=EnforcementLevel.ADVISORY, policies=list(POLICIES))
