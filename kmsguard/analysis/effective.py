@@ -209,7 +209,13 @@ def _gateway_routes(index: NetworkIndex, subnet: Subnet, disabled: bool | None) 
             routes.append(_possible_default(f"BGP routes of gateway {name}{suffix}", why, gateway))
     network = index.network
     if isinstance(subnet.vnet, str) and disabled is not True:
-        for server in index.route_servers_by_vnet.get(subnet.vnet, ()):
+        # A Route Server whose VNet is unknown may be in this subnet's VNet (unknown is never a pass).
+        servers = [
+            *index.route_servers_by_vnet.get(subnet.vnet, ()),
+            *(s for s in network.route_servers.values() if isinstance(s.vnet, Unknown)),
+        ]
+        for server in servers:
+            maybe = "; its VNet is unknown" if isinstance(server.vnet, Unknown) else ""
             routes.append(
                 EffectiveRoute(
                     ZERO,
@@ -221,11 +227,10 @@ def _gateway_routes(index: NetworkIndex, subnet: Subnet, disabled: bool | None) 
                     f"Route Server {server.origin.name}",
                     server.origin.urn,
                     uncertain=(
-                        f"Route Server {server.origin.name}: NVAs may advertise 0.0.0.0/0 to every subnet (§2.2)"
+                        f"Route Server {server.origin.name}: NVAs may advertise 0.0.0.0/0 to every subnet (§2.2){maybe}"
                     ),
                 )
             )
-    del network
     return routes
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from kmsguard.analysis import fixes as fixmod
 from kmsguard.analysis.index import NetworkIndex
-from kmsguard.analysis.match import canonical
+from kmsguard.analysis.match import canonical, parse_prefix
 from kmsguard.analysis.path import build_source, evaluate_endpoint
 from kmsguard.analysis.settings import Settings
 from kmsguard.analysis.verdict import (
@@ -23,7 +23,16 @@ from kmsguard.analysis.verdict import (
     worst,
 )
 from kmsguard.catalog import Catalog, Cloud, Endpoint, load_catalog
-from kmsguard.model import Network, Origin, Problem, Subnet, Unknown, VirtualMachine, VirtualNetwork
+from kmsguard.model import (
+    Network,
+    NetworkInterface,
+    Origin,
+    Problem,
+    Subnet,
+    Unknown,
+    VirtualMachine,
+    VirtualNetwork,
+)
 
 # DESIGN: special-purpose subnets are excluded from the KMS question.
 SPECIAL_SUBNETS = {
@@ -235,15 +244,59 @@ def _evaluate(
     base = build_source(index, settings, cloud, subnet)
     endpoints = tuple(evaluate_endpoint(base, e) for e in eps)
     nics = []
-    for nic, i in index.nics_by_subnet.get(subnet.key, ()):
+    candidates = [(nic, i, True) for nic, i in index.nics_by_subnet.get(subnet.key, ())]
+    candidates += [(nic, i, False) for nic, i in _nics_maybe_here(index, subnet)]
+    for nic, i, certain in candidates:
         if not _windows_nic(index, nic.key):
             continue
         ipcs = nic.ip_configurations
         assert not isinstance(ipcs, Unknown)
         ctx = build_source(index, settings, cloud, subnet, nic, ipcs[i])
         results = tuple(evaluate_endpoint(ctx, e) for e in eps)
+        if not certain:
+            results = tuple(_if_here(r, nic.origin.name) for r in results)
         nics.append(NicResult(nic.origin.name, nic.origin.urn, worst(r.verdict for r in results), results))
     return endpoints, tuple(nics)
+
+
+def _nics_maybe_here(index: NetworkIndex, subnet: Subnet) -> list[tuple[NetworkInterface, int]]:
+    """IP configurations whose subnet is unknown and that may be in ``subnet``: unknown is never a
+    pass, so they count here too, unless a private IP outside the subnet's prefixes rules it out."""
+    prefixes = None
+    if not isinstance(subnet.address_prefixes, Unknown):
+        parsed = [parse_prefix(p) if isinstance(p, str) else None for p in subnet.address_prefixes]
+        if parsed and all(p is not None for p in parsed):
+            prefixes = [p for p in parsed if p is not None]
+    out = []
+    for nic in index.network.nics.values():
+        if isinstance(nic.ip_configurations, Unknown):
+            continue
+        for i, ipc in enumerate(nic.ip_configurations):
+            if not isinstance(ipc.subnet, Unknown):
+                continue
+            ip = parse_prefix(ipc.private_ip) if isinstance(ipc.private_ip, str) else None
+            if ip is not None and prefixes is not None and not any(ip.subnet_of(p) for p in prefixes):
+                continue
+            out.append((nic, i))
+    return out
+
+
+def _if_here(result: EndpointResult, nic_name: str) -> EndpointResult:
+    """A NIC that may be in another subnet does not block this one for sure: its blocks are unknown."""
+    if result.verdict is not Verdict.BLOCKED:
+        return result
+    trace = tuple(
+        dataclasses.replace(
+            s,
+            detail=f"{s.detail} (if NIC {nic_name}, whose subnet is unknown, is in this subnet)",
+            outcome=Outcome.UNKNOWN,
+            settle="make the NIC's subnet known",
+        )
+        if s.outcome is Outcome.BLOCK
+        else s
+        for s in result.trace
+    )
+    return dataclasses.replace(result, verdict=Verdict.UNKNOWN, trace=trace)
 
 
 def _blocking_fixes(results: Iterable[EndpointResult]) -> list[Fix]:

@@ -1,0 +1,1 @@
+"""Property-based tests (hypothesis) for matching, route selection and robustness (DESIGN quality bars)."""
