@@ -75,8 +75,17 @@ def _fingerprint(args: StackValidationArgs) -> tuple[str, ...]:
     return tuple(r.urn for r in args.resources)
 
 
-def _run_analysis(args: StackValidationArgs, config: Mapping[str, Any]) -> NetworkResult:
+def analyze_resources(resources: Sequence[PulumiResource], config: Mapping[str, Any]) -> NetworkResult:
+    """The analysis the stack policies report: collect + analyze under the ``kms-reachability`` config.
+
+    A pure function of its arguments, so in-process evaluation gives exactly the pack's verdicts.
+    Raises ``ValidationError`` (naming the key) for a bad config.
+    """
     settings = parse_settings(config, f"policy config of {REACHABILITY}")
+    return analyze(collect(resources), settings)
+
+
+def _run_analysis(args: StackValidationArgs, config: Mapping[str, Any]) -> NetworkResult:
     resources = [
         PulumiResource(
             urn=r.urn,
@@ -89,7 +98,7 @@ def _run_analysis(args: StackValidationArgs, config: Mapping[str, Any]) -> Netwo
         )
         for r in args.resources
     ]
-    return analyze(collect(resources), settings)
+    return analyze_resources(resources, config)
 
 
 def _stack_props(urn: str, outputs: Any) -> Any:
