@@ -48,6 +48,11 @@ def raw(props: Any) -> Any:
         return {k: raw(v) for k, v in props["__target"].items()}
     if kind in ("_ListProxy", "_ListSecretsProxy"):
         return [raw(v) for v in props["__target"]]
+    # Remediate's deserializer leaves proxies inside plain containers (a route in a routes list).
+    if isinstance(props, list):
+        return [raw(v) for v in props]
+    if isinstance(props, dict):
+        return {k: raw(v) for k, v in props.items()}
     return props
 
 
