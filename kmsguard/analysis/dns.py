@@ -288,7 +288,7 @@ def _zone_answer(
         zone.origin.name,
         zone.origin.urn,
         f"private DNS zone {zname}: add A record {label} → {', '.join(expected)} (or unlink the zone from VNet {vname})",
-        'azure_native.network.PrivateRecordSet(..., private_zone_name=zone.name, record_type="A", '
+        'azure_native.privatedns.PrivateRecordSet(..., private_zone_name=zone.name, record_type="A", '
         f'relative_record_set_name="{label}", ttl=3600, a_records={_a_records(expected)})',
         {"zone": zone.key, "name": label, "ips": list(expected)},
     )

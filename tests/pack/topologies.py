@@ -1,0 +1,462 @@
+"""Networks as a Pulumi program registers them, for the pack tests.
+
+Every builder returns a ``Stack`` (see ``bags``) in registration order: a resource is registered
+after the ones whose outputs it uses, and every reference to a resource of the stack is an unknown
+id plus a property dependency, as in a first ``pulumi preview`` (§1.6, §3.0).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kmsguard.engine import PackResource
+
+from .bags import UNKNOWN, Secret, Stack, arm_id
+
+RG = "rg-net"
+VNET = "azure-native:network:VirtualNetwork"
+SUBNET = "azure-native:network:Subnet"
+RT = "azure-native:network:RouteTable"
+ROUTE = "azure-native:network:Route"
+NSG = "azure-native:network:NetworkSecurityGroup"
+RULE = "azure-native:network:SecurityRule"
+FW = "azure-native:network:AzureFirewall"
+POLICY = "azure-native:network:FirewallPolicy"
+RCG = "azure-native:network:FirewallPolicyRuleCollectionGroup"
+PIP = "azure-native:network:PublicIPAddress"
+NAT = "azure-native:network:NatGateway"
+GW = "azure-native:network:VirtualNetworkGateway"
+LGW = "azure-native:network:LocalNetworkGateway"
+ZONE = "azure-native:privatedns:PrivateZone"
+RECORD = "azure-native:privatedns:PrivateRecordSet"
+LINK = "azure-native:privatedns:VirtualNetworkLink"
+
+PUBLIC_KMS = ["20.118.99.224", "40.83.235.53", "23.102.135.246"]
+USGOV_KMS = ["23.97.0.13", "52.126.105.2"]
+NVA_IP = "10.0.100.4"
+
+
+def default_route(hop: str, ip: Any = None) -> dict[str, Any]:
+    route: dict[str, Any] = {"name": "default", "addressPrefix": "0.0.0.0/0", "nextHopType": hop}
+    if ip is not None:
+        route["nextHopIpAddress"] = ip
+    return route
+
+
+def kms_routes(ips: list[str]) -> list[dict[str, Any]]:
+    return [
+        {"name": f"kms-{ip.replace('.', '-')}", "addressPrefix": f"{ip}/32", "nextHopType": "Internet"}
+        for ip in ips
+    ]
+
+
+def spoke(
+    st: Stack,
+    *,
+    subnet: dict[str, Any] | None = None,
+    deps: list[str] | None = None,
+    dns: list[str] | None = None,
+    name: str = "spoke",
+    extra_subnets: list[dict[str, Any]] | None = None,
+) -> PackResource:
+    """A VNet 10.1.0.0/16 with the inline subnet ``app`` 10.1.0.0/24 (plus ``subnet`` settings)."""
+    props: dict[str, Any] = {
+        "resourceGroupName": RG,
+        "addressSpace": {"addressPrefixes": ["10.1.0.0/16"]},
+        "subnets": [
+            {"name": "app", "addressPrefix": "10.1.0.0/24", **(subnet or {})},
+            *(extra_subnets or []),
+        ],
+    }
+    if dns is not None:
+        props["dhcpOptions"] = {"dnsServers": dns}
+    return st.add(VNET, name, props, {"subnets": deps} if deps else None)
+
+
+def route_table(
+    st: Stack, routes: list[dict[str, Any]], deps: list[str] | None = None, name: str = "rt-spoke"
+) -> PackResource:
+    return st.add(RT, name, {"resourceGroupName": RG, "routes": routes}, {"routes": deps} if deps else None)
+
+
+# --- the topologies -------------------------------------------------------------------------------
+
+
+def baseline() -> Stack:
+    st = Stack()
+    spoke(st)
+    return st
+
+
+def vpn_default_site(*, with_route_table: bool = False) -> Stack:
+    """§3.1, scenario 21: a route-based VPN gateway with a Default Site forces the subnet on-premises."""
+    st = Stack()
+    hub = st.add(
+        VNET,
+        "hub",
+        {
+            "resourceGroupName": RG,
+            "addressSpace": {"addressPrefixes": ["10.1.0.0/16"]},
+            "subnets": [
+                {"name": "GatewaySubnet", "addressPrefix": "10.1.255.0/27"},
+                {"name": "app", "addressPrefix": "10.1.0.0/24"},
+            ],
+        },
+    )
+    pip = st.add(PIP, "gw-pip", {"resourceGroupName": RG, "sku": {"name": "Standard"}})
+    site = st.add(LGW, "onprem", {"resourceGroupName": RG, "gatewayIpAddress": "203.0.113.1"})
+    st.add(
+        GW,
+        "vpn",
+        {
+            "resourceGroupName": RG,
+            "gatewayType": "Vpn",
+            "vpnType": "RouteBased",
+            "enableBgp": False,
+            "sku": {"name": "VpnGw1", "tier": "VpnGw1"},
+            "gatewayDefaultSite": {"id": UNKNOWN},
+            "ipConfigurations": [
+                {"name": "ipconfig", "subnet": {"id": UNKNOWN}, "publicIPAddress": {"id": UNKNOWN}}
+            ],
+        },
+        {"gatewayDefaultSite": [site.urn], "ipConfigurations": [hub.urn, pip.urn]},
+    )
+    return st
+
+
+def udr_to_vpn_gateway(*, location: str = "westeurope", user_kms: list[str] | None = None) -> Stack:
+    """0.0.0.0/0 → VirtualNetworkGateway on the app subnet (S1's forced tunnel), optional user /32s."""
+    st = Stack(location=location)
+    rt = route_table(st, [default_route("VirtualNetworkGateway"), *kms_routes(user_kms or [])])
+    hub = spoke(
+        st,
+        subnet={"routeTable": {"id": UNKNOWN}},
+        deps=[rt.urn],
+        extra_subnets=[{"name": "GatewaySubnet", "addressPrefix": "10.1.255.0/27"}],
+    )
+    pip = st.add(PIP, "gw-pip", {"resourceGroupName": RG, "sku": {"name": "Standard"}})
+    st.add(
+        GW,
+        "vpn",
+        {
+            "resourceGroupName": RG,
+            "gatewayType": "Vpn",
+            "vpnType": "RouteBased",
+            "enableBgp": False,
+            "ipConfigurations": [
+                {"name": "ipconfig", "subnet": {"id": UNKNOWN}, "publicIPAddress": {"id": UNKNOWN}}
+            ],
+        },
+        {"ipConfigurations": [hub.urn, pip.urn]},
+    )
+    return st
+
+
+def _firewall_stack(rules: list[dict[str, Any]], *, dns_proxy: bool = False) -> Stack:
+    """Hub firewall (policy + rule collection group, private IP unknown at preview) and a spoke whose
+    0.0.0.0/0 goes to it (scenario 22)."""
+    st = Stack()
+    hub = st.add(
+        VNET,
+        "hub",
+        {
+            "resourceGroupName": RG,
+            "addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+            "subnets": [{"name": "AzureFirewallSubnet", "addressPrefix": "10.0.1.0/26"}],
+        },
+    )
+    pip = st.add(PIP, "fw-pip", {"resourceGroupName": RG, "sku": {"name": "Standard"}})
+    policy_props: dict[str, Any] = {"resourceGroupName": RG}
+    if dns_proxy:
+        policy_props["dnsSettings"] = {"enableProxy": True}
+    policy = st.add(POLICY, "fw-policy", policy_props)
+    st.add(
+        RCG,
+        "fw-rules",
+        {
+            "resourceGroupName": RG,
+            "firewallPolicyName": UNKNOWN,
+            "priority": 200,
+            "ruleCollections": [
+                {
+                    "ruleCollectionType": "FirewallPolicyFilterRuleCollection",
+                    "name": "egress",
+                    "priority": 100.0,
+                    "action": {"type": "Allow"},
+                    "rules": rules,
+                }
+            ],
+        },
+        {"firewallPolicyName": [policy.urn]},
+    )
+    fw = st.add(
+        FW,
+        "fw",
+        {
+            "resourceGroupName": RG,
+            "sku": {"name": "AZFW_VNet", "tier": "Standard"},
+            "firewallPolicy": {"id": UNKNOWN},
+            "ipConfigurations": [
+                {"name": "ipconfig", "subnet": {"id": UNKNOWN}, "publicIPAddress": {"id": UNKNOWN}}
+            ],
+        },
+        {"firewallPolicy": [policy.urn], "ipConfigurations": [hub.urn, pip.urn]},
+    )
+    # The next hop is the firewall's private IP: an output, unknown during preview (§0 fact 2).
+    rt = route_table(st, [default_route("VirtualAppliance", UNKNOWN)], [fw.urn])
+    spoke(st, subnet={"routeTable": {"id": UNKNOWN}}, deps=[rt.urn])
+    return st
+
+
+KMS_NETWORK_RULE = {
+    "ruleType": "NetworkRule",
+    "name": "allow-kms",
+    "ipProtocols": ["TCP"],
+    "sourceAddresses": ["10.1.0.0/16"],
+    "destinationAddresses": PUBLIC_KMS,
+    "destinationPorts": ["1688"],
+}
+DNS_RULE = {
+    "ruleType": "NetworkRule",
+    "name": "allow-dns",
+    "ipProtocols": ["UDP"],
+    "sourceAddresses": ["*"],
+    "destinationAddresses": ["*"],
+    "destinationPorts": ["53"],
+}
+FQDN_NETWORK_RULE = {
+    "ruleType": "NetworkRule",
+    "name": "allow-kms-fqdn",
+    "ipProtocols": ["TCP"],
+    "sourceAddresses": ["10.1.0.0/16"],
+    "destinationFqdns": ["azkms.core.windows.net", "kms.core.windows.net"],
+    "destinationPorts": ["1688"],
+}
+KMS_APPLICATION_RULE = {
+    "ruleType": "ApplicationRule",
+    "name": "allow-kms-app",
+    "sourceAddresses": ["10.1.0.0/16"],
+    "protocols": [{"protocolType": "Https", "port": 443}],
+    "targetFqdns": ["azkms.core.windows.net"],
+}
+
+
+def firewall_allows_kms() -> Stack:
+    return _firewall_stack([KMS_NETWORK_RULE])
+
+
+def firewall_without_kms_rule() -> Stack:
+    return _firewall_stack([DNS_RULE])
+
+
+def firewall_fqdn_rules_without_dns_proxy() -> Stack:
+    return _firewall_stack([FQDN_NETWORK_RULE, KMS_APPLICATION_RULE])
+
+
+def _nsg_deny_internet(st: Stack, *, standalone_rule: bool) -> PackResource:
+    deny = {
+        "name": "deny-internet",
+        "priority": 100,
+        "direction": "Outbound",
+        "access": "Deny",
+        "protocol": "*",
+        "sourceAddressPrefix": "*",
+        "sourcePortRange": "*",
+        "destinationAddressPrefix": "Internet",
+        "destinationPortRange": "*",
+    }
+    if not standalone_rule:
+        return st.add(NSG, "nsg-app", {"resourceGroupName": RG, "securityRules": [deny]})
+    nsg = st.add(NSG, "nsg-app", {"resourceGroupName": RG})
+    rule = {k: v for k, v in deny.items() if k != "name"}
+    st.add(
+        RULE,
+        "deny-internet",
+        {"resourceGroupName": RG, "networkSecurityGroupName": UNKNOWN, **rule},
+        {"networkSecurityGroupName": [nsg.urn]},
+    )
+    return nsg
+
+
+def nsg_deny_internet_without_forced_tunnel() -> Stack:
+    """Scenario 2: the KMS platform rule bypasses the NSG (§4.5 R4.1)."""
+    st = Stack()
+    nsg = _nsg_deny_internet(st, standalone_rule=False)
+    spoke(st, subnet={"networkSecurityGroup": {"id": UNKNOWN}}, deps=[nsg.urn])
+    return st
+
+
+def nsg_deny_internet_with_forced_tunnel() -> Stack:
+    """Scenario 3: 0/0 → gateway (with the user's /32 KMS routes) turns the platform rule off (R4.2);
+    standalone Subnet, Route and SecurityRule resources."""
+    st = Stack()
+    vnet = st.add(
+        VNET,
+        "spoke",
+        {
+            "resourceGroupName": RG,
+            "addressSpace": {"addressPrefixes": ["10.1.0.0/16"]},
+        },
+    )
+    rt = st.add(RT, "rt-spoke", {"resourceGroupName": RG})
+    for i, route in enumerate([default_route("VirtualNetworkGateway"), *kms_routes(PUBLIC_KMS)]):
+        name = route.pop("name")
+        st.add(
+            ROUTE,
+            name if i else "default",
+            {"resourceGroupName": RG, "routeTableName": UNKNOWN, "routeName": name, **route},
+            {"routeTableName": [rt.urn]},
+            autoname=False,
+        )
+    nsg = _nsg_deny_internet(st, standalone_rule=True)
+    st.add(
+        SUBNET,
+        "app",
+        {
+            "resourceGroupName": RG,
+            "virtualNetworkName": UNKNOWN,
+            "addressPrefix": "10.1.0.0/24",
+            "routeTable": {"id": UNKNOWN},
+            "networkSecurityGroup": {"id": UNKNOWN},
+            "privateEndpointNetworkPolicies": "Disabled",
+            "privateLinkServiceNetworkPolicies": "Enabled",
+        },
+        {"virtualNetworkName": [vnet.urn], "routeTable": [rt.urn], "networkSecurityGroup": [nsg.urn]},
+    )
+    return st
+
+
+def nsg_denies_platform_lkm() -> Stack:
+    """Scenario 16: a Deny to the AzurePlatformLKM tag overrides the platform rule."""
+    st = Stack()
+    nsg = st.add(
+        NSG,
+        "nsg-app",
+        {
+            "resourceGroupName": RG,
+            "securityRules": [
+                {
+                    "name": "deny-lkm",
+                    "priority": 100.0,
+                    "direction": "Outbound",
+                    "access": "Deny",
+                    "protocol": "Tcp",
+                    "sourceAddressPrefix": "*",
+                    "sourcePortRange": "*",
+                    "destinationAddressPrefix": "AzurePlatformLKM",
+                    "destinationPortRange": "1688",
+                }
+            ],
+        },
+    )
+    spoke(st, subnet={"networkSecurityGroup": {"id": UNKNOWN}}, deps=[nsg.urn])
+    return st
+
+
+def private_subnet(*, nat_gateway: bool) -> Stack:
+    """§5.2 O1: defaultOutboundAccess false needs an explicit outbound method (scenarios 6, 7)."""
+    st = Stack()
+    if not nat_gateway:
+        spoke(st, subnet={"defaultOutboundAccess": False})
+        return st
+    pip = st.add(PIP, "nat-pip", {"resourceGroupName": RG, "sku": {"name": "Standard"}})
+    nat = st.add(
+        NAT,
+        "nat",
+        {"resourceGroupName": RG, "sku": {"name": "Standard"}, "publicIpAddresses": [{"id": UNKNOWN}]},
+        {"publicIpAddresses": [pip.urn]},
+    )
+    spoke(st, subnet={"defaultOutboundAccess": False, "natGateway": {"id": UNKNOWN}}, deps=[nat.urn])
+    return st
+
+
+def private_dns_zone(*, records: bool) -> Stack:
+    """Scenario 12: a linked private zone ``core.windows.net`` shadows the KMS names."""
+    st = Stack()
+    vnet = spoke(st)
+    zone = st.add(
+        ZONE, "core", {"resourceGroupName": RG, "privateZoneName": "core.windows.net", "location": "global"}
+    )
+    if records:
+        st.add(
+            RECORD,
+            "azkms",
+            {
+                "resourceGroupName": RG,
+                "privateZoneName": UNKNOWN,
+                "recordType": "A",
+                "relativeRecordSetName": "azkms",
+                "ttl": 300,
+                "aRecords": [{"ipv4Address": "20.118.99.224"}, {"ipv4Address": "40.83.235.53"}],
+            },
+            {"privateZoneName": [zone.urn]},
+        )
+        st.add(
+            RECORD,
+            "kms",
+            {
+                "resourceGroupName": RG,
+                "privateZoneName": UNKNOWN,
+                "recordType": "A",
+                "relativeRecordSetName": "kms",
+                "ttl": 300,
+                "aRecords": [{"ipv4Address": "20.118.99.224"}],
+            },
+            {"privateZoneName": [zone.urn]},
+        )
+    st.add(
+        LINK,
+        "core-link",
+        {
+            "resourceGroupName": RG,
+            "privateZoneName": UNKNOWN,
+            "location": "global",
+            "virtualNetwork": {"id": UNKNOWN},
+            "registrationEnabled": False,
+        },
+        {"privateZoneName": [zone.urn], "virtualNetwork": [vnet.urn]},
+    )
+    return st
+
+
+def third_party_appliance() -> Stack:
+    """§3.5: 0.0.0.0/0 → an appliance that is not an Azure Firewall of the stack. The next hop IP is a
+    secret (it came from stack config), and the tags are a float-valued secret too."""
+    st = Stack()
+    rt = st.add(
+        RT,
+        "rt-spoke",
+        {
+            "resourceGroupName": RG,
+            "tags": Secret({"costCenter": "42"}),
+            "routes": [default_route("VirtualAppliance", Secret(NVA_IP))],
+        },
+    )
+    spoke(st, subnet={"routeTable": {"id": UNKNOWN}}, deps=[rt.urn])
+    return st
+
+
+def out_of_stack_route_table() -> Stack:
+    """The subnet uses a route table managed elsewhere, known only by its ARM id."""
+    st = Stack()
+    spoke(st, subnet={"routeTable": {"id": arm_id("rg-hub", "routeTables/rt-shared")}})
+    return st
+
+
+def inline_route_table_with_standalone_routes() -> Stack:
+    """A table whose routes are standalone Route resources (autofix must leave it alone)."""
+    st = Stack()
+    rt = st.add(RT, "rt-spoke", {"resourceGroupName": RG})
+    st.add(
+        ROUTE,
+        "default",
+        {"resourceGroupName": RG, "routeTableName": UNKNOWN, **default_route("VirtualNetworkGateway")},
+        {"routeTableName": [rt.urn]},
+    )
+    spoke(
+        st,
+        subnet={"routeTable": {"id": UNKNOWN}},
+        deps=[rt.urn],
+        extra_subnets=[{"name": "GatewaySubnet", "addressPrefix": "10.1.255.0/27"}],
+    )
+    return st
