@@ -1,0 +1,164 @@
+"""kms-route-autofix over gRPC: Remediate as the engine sends it (inputs with ``__createBeforeDelete``,
+unknowns as raw sentinels, secrets wrapped), the engine's wholesale replacement of the inputs, and
+the remediated routes reaching Analyze and AnalyzeStack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kmsguard.engine import UNKNOWN, PackProcess, PackResource, Secret, encode_value
+
+from . import topologies as T
+from .bags import Stack
+from .harness import AUTOFIX, REACHABILITY, found, messages, preview, routes_of
+
+PUBLIC_ADDED = T.kms_routes(T.PUBLIC_KMS)  # kms-20-118-99-224, kms-40-83-235-53, kms-23-102-135-246
+RT_URN = Stack().urn(T.RT, "rt-spoke")
+SPOKE = Stack().urn(T.VNET, "spoke")
+
+
+def table(routes: Any, **extra: Any) -> PackResource:
+    st = Stack()
+    return st.add(T.RT, "rt-spoke", {"resourceGroupName": T.RG, "routes": routes, **extra})
+
+
+def remediate(pack: PackProcess, r: PackResource) -> tuple[list[Any], PackResource]:
+    pack.configure({})
+    return pack.remediate(r)  # type: ignore[return-value]
+
+
+def test_forced_tunnel_table_gets_the_kms_routes_appended(pack: PackProcess) -> None:
+    before = table([T.default_route("VirtualNetworkGateway")])
+    [rem], after = remediate(pack, before)
+    assert rem.policy == AUTOFIX and rem.urn == RT_URN
+    assert routes_of(after) == [T.default_route("VirtualNetworkGateway"), *PUBLIC_ADDED]
+    # Everything else is kept, the internal key and what Check added included (§1.5).
+    assert {k: v for k, v in after.inputs.items() if k != "routes"} == {
+        k: v for k, v in before.inputs.items() if k != "routes"
+    }
+    assert after.inputs["__createBeforeDelete"] is True and after.inputs["azureApiVersion"] == "2024-05-01"
+
+
+def test_applying_twice_equals_applying_once(pack: PackProcess) -> None:
+    for stack in (T.udr_to_vpn_gateway(), T.third_party_appliance(), T.firewall_without_kms_rule()):
+        [rt] = [r for r in stack.resources if r.type == T.RT]
+        [_], once = remediate(pack, rt)
+        again, twice = remediate(pack, once)
+        assert again == []
+        assert encode_value(twice.inputs) == encode_value(once.inputs)
+        # Analyze sees nothing left to add.
+        assert pack.analyze(once) == []
+
+
+def test_user_routes_are_never_changed_or_reordered(pack: PackProcess) -> None:
+    user = [
+        {"name": "onprem", "addressPrefix": "192.168.0.0/16", "nextHopType": "VirtualNetworkGateway"},
+        T.default_route("VirtualAppliance", "10.0.100.4"),
+        {"name": "legacy-kms", "addressPrefix": "23.102.135.246/32", "nextHopType": "Internet"},
+        {"name": "azkms-a", "addressPrefix": "20.118.99.224/32", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.0.100.4"},
+    ]  # fmt: skip
+    [_], after = remediate(pack, table(user))
+    routes = routes_of(after)
+    assert routes[: len(user)] == user
+    # 23.102.135.246 is routed already; the user's /32 for 20.118.99.224 is a conflict, not rewritten.
+    assert routes[len(user) :] == [PUBLIC_ADDED[1]]
+    assert messages(_preview_table(pack, user), AUTOFIX) == [
+        "route table rt-spoke: a user /32 route sends KMS IP 20.118.99.224 to another next hop; kmsguard never "
+        "rewrites user routes: change its nextHopType to Internet."
+    ]
+
+
+def _preview_table(pack: PackProcess, routes: list[Any]) -> Any:
+    st = Stack()
+    rt = st.add(T.RT, "rt-spoke", {"resourceGroupName": T.RG, "routes": routes})
+    T.spoke(st, subnet={"routeTable": {"id": UNKNOWN}}, deps=[rt.urn])
+    return preview(pack, st.resources)
+
+
+def test_names_are_stable_and_unique(pack: PackProcess) -> None:
+    # A user route already uses the name the autofix would pick, for another prefix.
+    user = [
+        T.default_route("VirtualNetworkGateway"),
+        {"name": "kms-20-118-99-224", "addressPrefix": "10.20.0.0/16", "nextHopType": "VnetLocal"},
+    ]
+    [_], first = remediate(pack, table(user))
+    [_], second = remediate(pack, table(user))
+    names = [r["name"] for r in routes_of(first)]
+    assert names == [
+        "default",
+        "kms-20-118-99-224",
+        "kms-20-118-99-224-2",
+        "kms-40-83-235-53",
+        "kms-23-102-135-246",
+    ]
+    assert len(set(names)) == len(names)
+    assert routes_of(second) == routes_of(first)
+
+
+def test_route_limit_is_reported_instead_of_exceeded(pack: PackProcess) -> None:
+    filler = [
+        {"name": f"r{i}", "addressPrefix": f"10.{i // 256}.{i % 256}.0/24", "nextHopType": "VnetLocal"}
+        for i in range(398)
+    ]
+    routes = [T.default_route("VirtualNetworkGateway"), *filler]
+    rems, after = remediate(pack, table(routes))
+    assert rems == [] and routes_of(after) == routes
+    result = _preview_table(pack, routes)
+    assert found(result) == {(AUTOFIX, "mandatory", RT_URN), (REACHABILITY, "mandatory", SPOKE)}
+    [message] = messages(result, AUTOFIX)
+    assert message.startswith(
+        "route table rt-spoke: the KMS routes cannot be added without exceeding the 400-route limit (§2.8); "
+        "KMS traffic still goes 20.118.99.224 → route default (0.0.0.0/0 → VirtualNetworkGateway);"
+    )
+    # 397 + 3 = 400 fits exactly.
+    rems, after = remediate(pack, table(routes[:397]))
+    assert len(rems) == 1 and len(routes_of(after)) == 400
+
+
+def test_tables_with_standalone_routes_are_untouched(pack: PackProcess) -> None:
+    stack = T.inline_route_table_with_standalone_routes()
+    pack.configure({})
+    for r in stack.resources:
+        rems, after = pack.remediate(r)
+        assert rems == [] and after == r
+
+
+def test_unknown_sentinels_survive_and_unknown_locations_are_left_alone(pack: PackProcess) -> None:
+    # The firewall's private IP is unknown in preview: the route keeps the raw sentinel.
+    [_], after = remediate(pack, table([T.default_route("VirtualAppliance", UNKNOWN)]))
+    assert routes_of(after) == [T.default_route("VirtualAppliance", UNKNOWN), *PUBLIC_ADDED]
+    # A whole route unknown: nothing known diverts the IPs, but the unknown one might; a /32 settles it.
+    [_], after = remediate(pack, table([UNKNOWN]))
+    assert routes_of(after) == [UNKNOWN, *PUBLIC_ADDED]
+    # The location decides the cloud; unknown location, unknown route list: no change.
+    assert remediate(pack, table([T.default_route("VirtualNetworkGateway")], location=UNKNOWN))[0] == []
+    assert remediate(pack, table(UNKNOWN))[0] == []
+
+
+def test_secrets_keep_their_marking(pack: PackProcess) -> None:
+    [rt] = [r for r in T.third_party_appliance().resources if r.type == T.RT]
+    [_], after = remediate(pack, rt)
+    assert after.inputs["tags"] == Secret({"costCenter": "42"})
+    assert routes_of(after) == [T.default_route("VirtualAppliance", Secret(T.NVA_IP)), *PUBLIC_ADDED]
+
+
+def test_remediated_routes_reach_analyze_stack(pack: PackProcess) -> None:
+    stack = T.udr_to_vpn_gateway()
+    result = preview(pack, stack.resources)
+    [rt] = [r for r in result.final_resources if r.type == T.RT]
+    assert rt.outputs is not None
+    assert rt.outputs["routes"] == [T.default_route("VirtualNetworkGateway"), *PUBLIC_ADDED]
+    assert rt.outputs["id"] is UNKNOWN  # the other outputs stay as the provider previewed them
+    # ... and the stack passes because of them: without the autofix it is blocked.
+    assert result.violations == ()
+    assert found(preview(pack, stack.resources, {AUTOFIX: "disabled"})) == {
+        (REACHABILITY, "mandatory", SPOKE)
+    }
+
+
+def test_remediation_is_not_offered_for_other_types(pack: PackProcess) -> None:
+    stack = T.udr_to_vpn_gateway()
+    pack.configure({})
+    for r in stack.resources:
+        rems, _ = pack.remediate(r)
+        assert [x.urn for x in rems] == ([RT_URN] if r.type == T.RT else [])
