@@ -26,6 +26,7 @@ from kmsguard.analysis import NetworkResult, Verdict, analyze
 from kmsguard.collect.pulumi import PulumiResource, collect, merge_inputs
 from kmsguard.config import CONFIG_PROPERTIES, parse_settings
 from kmsguard.errors import KmsguardError
+from kmsguard.policies.activation import kms_client_activation
 from kmsguard.policies.messages import DOCS, blocked_message, unknown_message
 from kmsguard.remediate import MAX_ROUTES, plan_kms_routes
 
@@ -132,6 +133,49 @@ def _analysis_for(args: StackValidationArgs, *, producer: bool) -> NetworkResult
     return _run_analysis(args, {})
 
 
+# --- secrets: Analyze and AnalyzeStack receive them unwrapped, Remediate wrapped ------------------
+
+# pulumi_policy unwraps secrets before Analyze/AnalyzeStack, so a secret name or prefix would be
+# echoed in a message. Remediate (which runs first for every resource, §1.3) still sees the Secret
+# wrappers: the texts learnt there are redacted from every message. Shorter texts are not redacted
+# (they would shred every message and hide nothing).
+_secret_texts: set[str] = set()
+_MIN_SECRET = 3
+REDACTED = "[secret]"
+
+
+def _learn_secrets(value: Any, inside: bool = False) -> None:
+    kind = type(value).__name__
+    if kind in ("_DictProxy", "_DictSecretsProxy", "_ListProxy", "_ListSecretsProxy"):
+        _learn_secrets(value["__target"], inside)
+    elif kind == "Secret":
+        _learn_secrets(getattr(value, "value", None), True)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _learn_secrets(item, inside)
+    elif isinstance(value, list):
+        for item in value:
+            _learn_secrets(item, inside)
+    elif inside and not isinstance(value, bool) and isinstance(value, str | int | float):
+        text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+        if len(text) >= _MIN_SECRET:
+            _secret_texts.add(text)
+
+
+def redact(message: str) -> str:
+    """``message`` with every secret text learnt so far replaced by ``[secret]``, longest first."""
+    for text in sorted(tuple(_secret_texts), key=len, reverse=True):
+        message = message.replace(text, REDACTED)
+    return message
+
+
+def _redacting(report: ReportViolation) -> ReportViolation:
+    def redacted(message: str, urn: str | None = None) -> None:
+        report(redact(message), urn)
+
+    return redacted
+
+
 def _guarded(policy: str, report: ReportViolation, run: Any) -> None:
     """Fail closed: an input or internal error is a violation at the policy's level, never a pass."""
     try:
@@ -144,6 +188,8 @@ def _guarded(policy: str, report: ReportViolation, run: Any) -> None:
 
 
 def _validate_reachability(args: StackValidationArgs, report: ReportViolation) -> None:
+    report = _redacting(report)
+
     def run() -> None:
         result = _analysis_for(args, producer=True)
         for subnet in result.subnets:
@@ -154,6 +200,8 @@ def _validate_reachability(args: StackValidationArgs, report: ReportViolation) -
 
 
 def _validate_unverified(args: StackValidationArgs, report: ReportViolation) -> None:
+    report = _redacting(report)
+
     def run() -> None:
         result = _analysis_for(args, producer=False)
         for problem in result.problems:
@@ -174,6 +222,7 @@ def _remediate_routes(args: ResourceValidationArgs) -> Mapping[str, Any] | None:
     Remediate receives unknowns as raw sentinel strings and secrets wrapped (§1.5), so the existing
     route objects are kept as they are and only new plain dicts are appended.
     """
+    _learn_secrets(args.props)
     if args.resource_type != ROUTE_TABLE:
         return None
     props = args.props
@@ -190,6 +239,7 @@ def _remediate_routes(args: ResourceValidationArgs) -> Mapping[str, Any] | None:
 
 def _validate_routes(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """Report what remediation could not (or, below the remediate level, did not) add."""
+    report = _redacting(report)
     _remember_inputs(args)
     if args.resource_type != ROUTE_TABLE:
         return
@@ -259,4 +309,5 @@ POLICIES: Sequence[StackValidationPolicy | ResourceValidationPolicy] = (
     kms_reachability,
     kms_unverified,
     kms_route_autofix,
+    kms_client_activation,
 )
