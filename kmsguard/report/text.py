@@ -1,12 +1,16 @@
-"""The text report for people: one block per subnet with its verdict, trace and fixes."""
+"""The text report for people: one block per subnet with its verdict, trace and fixes; for preview
+and check also the pack's violations and remediations, and the outcome."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from kmsguard.analysis import EndpointResult, NetworkResult, Outcome, Step, SubnetResult, Verdict
+
+if TYPE_CHECKING:
+    from kmsguard.evaluate import Evaluation
 
 MARKS = {Outcome.PASS: "✓", Outcome.BLOCK: "✗", Outcome.UNKNOWN: "?", Outcome.INFO: "·"}
 COLOURS = {
@@ -116,3 +120,47 @@ def _settle(s: SubnetResult) -> list[str]:
         if note.settle and note.settle not in out:
             out.append(note.settle)
     return out
+
+
+# --- preview / check ---------------------------------------------------------------------------
+
+
+def render_evaluation(ev: Evaluation, *, colour: bool = False, verbose: bool = True) -> str:
+    """The preview/check report: subnets (verdict, trace, fixes), violations, remediations, outcome."""
+    from kmsguard.report.document import added_items, describe_added, message_of
+
+    paint = _Painter(colour)
+    what = "kmsguard preview" if ev.mode == "preview" else "kmsguard check (deployed state)"
+    lines = [f"{what}: project {ev.project}, stack {ev.stack}", ""]
+    for s in ev.result.subnets:
+        lines.extend(_subnet(s, paint, verbose))
+        lines.append("")
+    lines.append(summary(ev.result.subnets, paint))
+    lines.append("")
+    lines.append(f"violations ({len(ev.violations)}):" if ev.violations else "violations: none")
+    for v in ev.violations:
+        level = paint(v.level, Outcome.BLOCK if v.level == "mandatory" else Outcome.UNKNOWN)
+        where = ev.name_of(v.urn) if v.urn else "(stack)"
+        body = message_of(v).replace("\n", "\n      ")
+        lines.append(f"  [{level}] {v.policy} on {where}:")
+        lines.append(f"      {body}")
+    done = "applied" if ev.mode == "preview" else "that the next `pulumi up` would apply"
+    lines.append(
+        f"remediations {done} ({len(ev.remediations)}):" if ev.remediations else "remediations: none"
+    )
+    for r in ev.remediations:
+        lines.append(f"  {r.policy} on {ev.name_of(r.urn)}:")
+        for item in added_items(r):
+            lines.append(f"    + {describe_added(item)}")
+    lines.append("")
+    mandatory = sum(1 for v in ev.violations if v.level == "mandatory")
+    if ev.blocked:
+        lines.append(
+            paint(
+                f"BLOCKED: {mandatory} mandatory violation(s); `pulumi preview` with this pack would fail",
+                Verdict.BLOCKED,
+            )
+        )
+    else:
+        lines.append(paint("PASSED: no mandatory violation", Verdict.REACHABLE))
+    return "\n".join(lines) + "\n"

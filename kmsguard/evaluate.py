@@ -1,0 +1,412 @@
+"""One evaluation of a stack by the kmsguard pack: the engine's verdict plus the analysis behind it.
+
+Two sources feed the same pack (docs/pulumi-mechanics §1.3) through the analyzer driver:
+
+* **preview** — a Pulumi program run offline (``kmsguard.engine.runner``): ``Remediate`` then
+  ``Analyze`` per resource, remediations applied to the inputs as the engine applies them (§1.5),
+  then ``AnalyzeStack`` on the remediated outputs; the verdicts are those of the remediated plan.
+* **check** — a ``pulumi stack export`` file (§4.2), an audit of what is deployed. It follows
+  ``pulumi policy analyze --file``: ``Remediate`` runs and what ``kms-route-autofix`` *would* add is
+  reported, but nothing is applied, so ``Analyze`` sees the state inputs, ``AnalyzeStack`` the state
+  outputs, and every verdict describes the deployed network. An auditor needs the state as it is;
+  a remediation only exists after the next ``pulumi up``.
+
+The per-subnet details come from ``kmsguard.policies.analyze_resources`` — the function the pack's
+stack policies call — on the very resources the pack was given last, in the form the pack reads
+them (wire encoding: unknown sentinels, secret envelopes, float numbers; outputs completed with the
+Analyze inputs). Whether the run is blocked is the engine's rule: a mandatory violation (§1.7).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from kmsguard.analysis import NetworkResult
+from kmsguard.collect.pulumi import PulumiResource, merge_inputs
+from kmsguard.engine import DriveResult, PackProcess, PackResource, Remediation, Secret, Violation, drive_pack
+from kmsguard.engine.wire import SECRET_SIG, SIG_KEY, encode_value
+from kmsguard.errors import KmsguardError
+
+__all__ = [
+    "DEFAULT_PACK",
+    "Evaluation",
+    "Source",
+    "evaluate_export",
+    "evaluate_program",
+    "evaluate_resources",
+    "load_policy_config",
+    "load_stack_export",
+]
+
+REACHABILITY = "kms-reachability"
+# The pack shipped with the project: <repo>/policy next to the kmsguard package.
+DEFAULT_PACK = Path(__file__).resolve().parent.parent / "policy"
+
+Source = tuple[str, int]  # program file, line
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Everything a report needs about one evaluated stack."""
+
+    mode: str  # "preview" | "check"
+    project: str
+    stack: str
+    drive: DriveResult
+    result: NetworkResult
+    sources: Mapping[str, Source] = field(default_factory=dict)  # URN → where it was declared
+    # program, pack_start, pack (the RPCs), analysis (in process), total — seconds
+    timings: Mapping[str, float] = field(default_factory=dict)
+    # The file the resources came from (a stack export), for reports that point at it.
+    origin: Path | None = None
+    project_dir: Path | None = None
+
+    @property
+    def blocked(self) -> bool:
+        """§1.7: ``pulumi preview`` fails iff a violation is mandatory."""
+        return self.drive.preview_fails
+
+    @property
+    def violations(self) -> tuple[Violation, ...]:
+        return self.drive.violations
+
+    @property
+    def remediations(self) -> tuple[Remediation, ...]:
+        return self.drive.remediations
+
+    def name_of(self, urn: str) -> str:
+        return urn.rsplit("::", 1)[-1] if "::" in urn else urn
+
+
+class _ProgramRun(Protocol):
+    """What ``kmsguard.engine.runner.ProgramRun`` offers that an evaluation uses."""
+
+    @property
+    def project(self) -> str: ...
+    @property
+    def stack(self) -> str: ...
+    @property
+    def project_dir(self) -> Path: ...
+    @property
+    def seconds(self) -> float: ...
+    @property
+    def registrations(self) -> Sequence[Any]: ...
+    def pack_resources(self) -> list[PackResource]: ...
+
+
+# --- inputs --------------------------------------------------------------------------------------
+
+
+def load_policy_config(path: Path | None) -> dict[str, Any]:
+    """A ``--policy-pack-config`` file (§5): a JSON object; an empty file is allowed."""
+    if path is None:
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise KmsguardError(f"{path}: cannot read: {e.strerror or e}") from e
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise KmsguardError(f"{path}: line {e.lineno} column {e.colno}: {e.msg}") from e
+    if not isinstance(data, dict):
+        raise KmsguardError(f"{path}: a policy pack config is a JSON object, not {_json_kind(data)}")
+    return data
+
+
+def _json_kind(value: object) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+@dataclass(frozen=True)
+class StackExport:
+    project: str
+    stack: str
+    resources: tuple[PackResource, ...]
+
+
+def load_stack_export(path: Path) -> StackExport:
+    """The resources of a ``pulumi stack export`` file as the engine would send them (§4.2).
+
+    Resources pending deletion are left out. Secrets that cannot be decrypted offline become the
+    string ``[secret]`` (as ``pulumi policy analyze`` does); ``--show-secrets`` plaintext is used.
+    Every structural problem is an error naming the file and the resource.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise KmsguardError(f"{path}: cannot read: {e.strerror or e}") from e
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise KmsguardError(f"{path}: line {e.lineno} column {e.colno}: {e.msg}") from e
+    where = f"{path}: not a `pulumi stack export` file"
+    if not isinstance(data, dict):
+        raise KmsguardError(f"{where} (the top level is {_json_kind(data)}, not an object)")
+    deployment = data.get("deployment")
+    if not isinstance(deployment, dict):
+        raise KmsguardError(f'{where} (no "deployment" object)')
+    items = deployment.get("resources", [])
+    if not isinstance(items, list):
+        raise KmsguardError(f"{path}: deployment.resources must be an array")
+    resources: list[PackResource] = []
+    providers: dict[str, Mapping[str, Any]] = {}
+    project = stack = ""
+    for i, item in enumerate(items):
+        at = f"{path}: deployment.resources[{i}]"
+        if not isinstance(item, dict):
+            raise KmsguardError(f"{at}: must be an object")
+        urn, token = item.get("urn"), item.get("type")
+        if not isinstance(urn, str) or not urn.startswith("urn:pulumi:") or urn.count("::") < 3:
+            raise KmsguardError(f"{at}: urn: {urn!r} is not a Pulumi URN")
+        at = f"{path}: resource {urn}"
+        if not isinstance(token, str) or not token:
+            raise KmsguardError(f"{at}: type: must be a non-empty string")
+        if not project:
+            stack, project = urn.removeprefix("urn:pulumi:").split("::")[:2]
+        if item.get("delete") is True:
+            continue
+        inputs = _mapping(item, "inputs", at)
+        outputs = _mapping(item, "outputs", at)
+        if token.startswith("pulumi:providers:"):
+            providers[urn] = inputs
+        pdeps = item.get("propertyDependencies") or {}
+        if not isinstance(pdeps, dict) or not all(
+            isinstance(v, list) and all(isinstance(u, str) for u in v) for v in pdeps.values()
+        ):
+            raise KmsguardError(f"{at}: propertyDependencies: must map property names to lists of URNs")
+        deps = item.get("dependencies") or []
+        if not isinstance(deps, list) or not all(isinstance(u, str) for u in deps):
+            raise KmsguardError(f"{at}: dependencies: must be a list of URNs")
+        parent = item.get("parent") or ""
+        provider = item.get("provider") or ""
+        if not isinstance(parent, str) or not isinstance(provider, str):
+            raise KmsguardError(f"{at}: parent and provider must be strings")
+        resources.append(
+            PackResource(
+                type=token,
+                urn=urn,
+                name=urn.rsplit("::", 1)[-1],
+                inputs=_secrets(inputs),
+                outputs=_secrets(outputs),
+                parent=parent,
+                dependencies=tuple(deps),
+                property_dependencies={k: tuple(v) for k, v in pdeps.items()},
+                # "<provider urn>::<provider id>" (§4.2)
+                provider_urn=provider.rsplit("::", 1)[0] if provider.count("::") >= 4 else "",
+            )
+        )
+    if not project:
+        raise KmsguardError(f"{path}: the export has no resources (an empty stack)")
+    resources = [
+        replace(r, provider_inputs=_secrets(providers[r.provider_urn])) if r.provider_urn in providers else r
+        for r in resources
+    ]
+    return StackExport(project, stack, tuple(resources))
+
+
+def _mapping(item: Mapping[str, Any], key: str, at: str) -> dict[str, Any]:
+    value = item.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise KmsguardError(f"{at}: {key}: must be an object, not {_json_kind(value)}")
+    return value
+
+
+def _secrets(value: Any) -> Any:
+    """Stack-export secret envelopes → ``Secret`` (plaintext when shown, else ``[secret]``)."""
+    if isinstance(value, list):
+        return [_secrets(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if value.get(SIG_KEY) == SECRET_SIG:
+        if "plaintext" in value and isinstance(value["plaintext"], str):
+            try:
+                return Secret(_secrets(json.loads(value["plaintext"])))
+            except json.JSONDecodeError:
+                return Secret(value["plaintext"])
+        if "value" in value:
+            return Secret(_secrets(value["value"]))
+        return Secret("[secret]")
+    return {k: _secrets(v) for k, v in value.items()}
+
+
+# --- evaluation ----------------------------------------------------------------------------------
+
+
+def reachability_config(policy_config: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``kms-reachability`` properties the pack receives for this config (§5 reconciliation).
+
+    The policy has no schema defaults and no initial config, so the file's properties are all there
+    is. When the policy is disabled the other stack policies analyse with defaults, as the pack does.
+    """
+    level_all = policy_config.get("all")
+    if isinstance(level_all, dict):
+        level_all = level_all.get("enforcementLevel")
+    entry = policy_config.get(REACHABILITY)
+    level = (
+        entry
+        if isinstance(entry, str)
+        else entry.get("enforcementLevel")
+        if isinstance(entry, dict)
+        else None
+    )
+    if (level or level_all) == "disabled":
+        return {}
+    if isinstance(entry, dict):
+        return {k: v for k, v in entry.items() if k != "enforcementLevel"}
+    return {}
+
+
+def pack_view(r: PackResource) -> PulumiResource:
+    """A resource as the pack's stack policies read it: outputs completed with the Analyze inputs,
+    in the wire encoding (the pack reads raw values, never through the SDK's proxies)."""
+    inputs = {k: v for k, v in r.inputs.items() if not k.startswith("__")}
+    outputs = inputs if r.outputs is None else {k: v for k, v in r.outputs.items() if not k.startswith("__")}
+    props = encode_value(merge_inputs(outputs, inputs))
+    return PulumiResource(
+        urn=r.urn,
+        type=r.type,
+        name=r.name,
+        props=props,
+        parent=r.parent,
+        dependencies=r.dependencies,
+        property_dependencies={k: v for k, v in r.property_dependencies.items() if v},
+    )
+
+
+def evaluate_resources(
+    resources: Sequence[PackResource],
+    *,
+    mode: str,
+    project: str,
+    stack: str,
+    policy_config: Mapping[str, Any] | None = None,
+    pack_dir: Path = DEFAULT_PACK,
+    sources: Mapping[str, Source] | None = None,
+    program_seconds: float = 0.0,
+    origin: Path | None = None,
+    project_dir: Path | None = None,
+) -> Evaluation:
+    """Drive the pack over ``resources`` and analyse the resources it ended with."""
+    from kmsguard.policies import analyze_resources
+
+    config = dict(policy_config or {})
+    began = time.perf_counter()
+    if mode == "preview":
+        drive = drive_pack(pack_dir, resources, policy_config=config, project=project, stack=stack)
+    elif mode == "check":
+        drive = _audit(pack_dir, resources, config, project, stack)
+    else:
+        raise ValueError(f"unknown mode {mode!r}")
+    pack_seconds = time.perf_counter() - began
+    t0 = time.perf_counter()
+    result = analyze_resources([pack_view(r) for r in drive.final_resources], reachability_config(config))
+    analysis = time.perf_counter() - t0
+    start = float(drive.timings.get("start", 0.0))
+    timings = {
+        "program": program_seconds,
+        "pack_start": start,
+        "pack": pack_seconds - start,
+        "analysis": analysis,
+        "total": program_seconds + pack_seconds + analysis,
+    }
+    return Evaluation(
+        mode=mode,
+        project=project,
+        stack=stack,
+        drive=drive,
+        result=result,
+        sources=dict(sources or {}),
+        timings=timings,
+        origin=origin,
+        project_dir=project_dir,
+    )
+
+
+def _audit(
+    pack_dir: Path,
+    resources: Sequence[PackResource],
+    config: Mapping[str, Any],
+    project: str,
+    stack: str,
+) -> DriveResult:
+    """``pulumi policy analyze --file`` (§4.2): Remediate reported, not applied; then Analyze and
+    AnalyzeStack on the state as it is."""
+    timings: dict[str, float] = {"remediate": 0.0, "analyze": 0.0, "analyze_stack": 0.0}
+    violations: list[Violation] = []
+    remediations: list[Remediation] = []
+    with PackProcess(pack_dir, project=project, stack=stack) as pack:
+        timings["start"] = pack.startup_seconds
+        pack_name, policies = pack.analyzer_info()
+        pack.configure(config)
+        for r in resources:
+            t = time.perf_counter()
+            would, _ = pack.remediate(r)
+            timings["remediate"] += time.perf_counter() - t
+            remediations.extend(would)
+            t = time.perf_counter()
+            violations.extend(pack.analyze(r))
+            timings["analyze"] += time.perf_counter() - t
+        violations.extend(pack.remediation_violations)
+        t = time.perf_counter()
+        violations.extend(pack.analyze_stack(resources))
+        timings["analyze_stack"] += time.perf_counter() - t
+        stderr = pack.stderr
+    return DriveResult(
+        pack_name=pack_name,
+        policies=policies,
+        violations=tuple(violations),
+        remediations=tuple(remediations),
+        final_resources=tuple(resources),
+        stderr=stderr,
+        timings=timings,
+    )
+
+
+def evaluate_export(
+    path: Path, *, policy_config: Mapping[str, Any] | None = None, pack_dir: Path = DEFAULT_PACK
+) -> Evaluation:
+    """``kmsguard check``: the audit of a ``pulumi stack export`` file."""
+    export = load_stack_export(path)
+    return evaluate_resources(
+        export.resources,
+        mode="check",
+        project=export.project,
+        stack=export.stack,
+        policy_config=policy_config,
+        pack_dir=pack_dir,
+        origin=path,
+    )
+
+
+def evaluate_program(
+    run: _ProgramRun, *, policy_config: Mapping[str, Any] | None = None, pack_dir: Path = DEFAULT_PACK
+) -> Evaluation:
+    """``kmsguard preview``: a program run offline, driven through the pack like ``pulumi preview``."""
+    sources: dict[str, Source] = {}
+    for reg in run.registrations:
+        src = getattr(reg, "source", None)
+        if src is not None:
+            sources[str(reg.urn)] = (str(src[0]), int(src[1]))
+    return evaluate_resources(
+        run.pack_resources(),
+        mode="preview",
+        project=run.project,
+        stack=run.stack,
+        policy_config=policy_config,
+        pack_dir=pack_dir,
+        sources=sources,
+        program_seconds=run.seconds,
+        project_dir=run.project_dir,
+    )
