@@ -20,6 +20,8 @@ from kmsguard.catalog import (
     Cloud,
     Endpoint,
     Gvlk,
+    UnknownImage,
+    WindowsImage,
     load_catalog,
     load_catalog_from,
     parse_endpoints,
@@ -662,3 +664,152 @@ def test_parse_endpoints_accepts_valid(labels: list[str], ip: Any, port: int) ->
     fqdn = ".".join(labels)
     (endpoint,) = parse_endpoints([{"cloud": "c", "fqdn": fqdn.upper(), "ip": str(ip), "port": port}], "x")
     assert endpoint == Endpoint("c", fqdn, str(ip), port)
+
+
+# ---------------------------------------------------------------------------------------------
+# Marketplace image SKU → (version, edition) (images.json)
+
+WS = ("MicrosoftWindowsServer", "WindowsServer")
+
+SKUS: list[tuple[str, str, str]] = [
+    ("2025-datacenter-azure-edition", "2025", "Datacenter: Azure Edition"),
+    ("2025-datacenter-azure-edition-hotpatch", "2025", "Datacenter: Azure Edition"),
+    ("2025-datacenter-azure-edition-core-smalldisk", "2025", "Datacenter: Azure Edition"),
+    ("2025-datacenter-g2", "2025", "Datacenter"),
+    ("2022-datacenter-azure-edition", "2022", "Datacenter: Azure Edition"),
+    ("2022-datacenter-azure-edition-hotpatch-smalldisk", "2022", "Datacenter: Azure Edition"),
+    ("2022-datacenter", "2022", "Datacenter"),
+    ("2022-datacenter-core-smalldisk-g2", "2022", "Datacenter"),
+    ("2019-datacenter-gensecond", "2019", "Datacenter"),
+    ("2019-Datacenter-Core-smalldisk", "2019", "Datacenter"),
+    ("2019-datacenter-with-containers-smalldisk-g2", "2019", "Datacenter"),
+    ("2019-datacenter-zhcn", "2019", "Datacenter"),
+    ("2016-datacenter-smalldisk", "2016", "Datacenter"),
+    ("2016-datacenter-server-core-smalldisk", "2016", "Datacenter"),
+    ("2012-r2-datacenter-gensecond", "2012 R2", "Datacenter"),
+    ("2012-datacenter", "2012", "Datacenter"),
+    ("2008-r2-sp1", "2008 R2", "Datacenter"),
+    ("2008-r2-sp1-smalldisk", "2008 R2", "Datacenter"),
+    ("datacenter-core-1809-with-containers-smalldisk", "1809", "Datacenter"),
+    ("datacenter-core-20h2-with-containers-smalldisk-g2", "20H2", "Datacenter"),
+]
+
+
+@pytest.mark.parametrize(("sku", "version", "edition"), SKUS)
+def test_marketplace_sku(catalog: Catalog, sku: str, version: str, edition: str) -> None:
+    found = catalog.marketplace_image(*WS, sku)
+    assert found == WindowsImage(*WS, sku, version, edition, catalog.gvlk(version, edition))
+
+
+UNKNOWN_SKUS: list[tuple[tuple[object, object, object], str]] = [
+    # hotpatch exists only for Azure Edition; a guess would install the Datacenter key on it.
+    (
+        (*WS, "2022-datacenter-hotpatch"),
+        "SKU '2022-datacenter-hotpatch' of image MicrosoftWindowsServer/WindowsServer is not in the catalog",
+    ),
+    (
+        (*WS, "2019-datacenter-azure-edition"),
+        "SKU '2019-datacenter-azure-edition' of image MicrosoftWindowsServer/WindowsServer is not in the catalog",
+    ),
+    (
+        (*WS, "2022-datacenter-core-core"),
+        "SKU '2022-datacenter-core-core' of image MicrosoftWindowsServer/WindowsServer is not in the catalog",
+    ),
+    (
+        (*WS, "2022-datacenter-"),
+        "SKU '2022-datacenter-' of image MicrosoftWindowsServer/WindowsServer is not in the catalog",
+    ),
+    (
+        (*WS, "2022-standard"),
+        "SKU '2022-standard' of image MicrosoftWindowsServer/WindowsServer is not in the catalog",
+    ),
+    (
+        (*WS, "2030-datacenter"),
+        "SKU '2030-datacenter' of image MicrosoftWindowsServer/WindowsServer is not in the catalog",
+    ),
+    (
+        (*WS, " 2022-datacenter"),
+        "SKU ' 2022-datacenter' of image MicrosoftWindowsServer/WindowsServer is not in the catalog",
+    ),
+    (
+        ("MicrosoftWindowsDesktop", "windows-11", "win11-24h2-ent"),
+        "the catalog has no SKU table for image MicrosoftWindowsDesktop/windows-11",
+    ),
+    ((*WS, None), "the image reference has no publisher, offer and SKU"),
+    ((*WS, ""), "the image reference has no publisher, offer and SKU"),
+    ((None, None, None), "the image reference has no publisher, offer and SKU"),
+]
+
+
+@pytest.mark.parametrize(("ref", "reason"), UNKNOWN_SKUS)
+def test_marketplace_sku_unknown(catalog: Catalog, ref: tuple[object, object, object], reason: str) -> None:
+    assert catalog.marketplace_image(*ref) == UnknownImage(reason)
+
+
+def test_marketplace_lookup_ignores_case_of_publisher_and_offer(catalog: Catalog) -> None:
+    found = catalog.marketplace_image(
+        "microsoftwindowsserver", "windowsserver", "2022-DATACENTER-AZURE-EDITION"
+    )
+    assert isinstance(found, WindowsImage)
+    assert (found.version, found.edition, found.key) == (
+        "2022",
+        "Datacenter: Azure Edition",
+        "NTBV8-9K7Q8-V27C6-M2BTV-KHMXV",
+    )
+
+
+def test_every_sku_rule_maps_to_a_gvlk(catalog: Catalog) -> None:
+    (family,) = catalog.images
+    pairs = {(v, rule.edition) for rule in family.rules for _, v in rule.versions} | set(family.skus.values())
+    assert all(catalog.gvlk_entry(v, e) is not None for v, e in pairs)
+    assert len(pairs) == 16
+
+
+def _image_unknown_edition(doc: Any) -> None:
+    doc["images"][0]["rules"][0]["versions"].append({"token": "2019", "version": "2019"})
+
+
+def _image_bad_token(doc: Any) -> None:
+    doc["images"][0]["rules"][1]["variants"][0] = "Core"
+
+
+def _image_duplicate_sku(doc: Any) -> None:
+    doc["images"][0]["skus"].append(dict(doc["images"][0]["skus"][0]))
+
+
+def _image_duplicate_family(doc: Any) -> None:
+    doc["images"].append(dict(doc["images"][0], publisher="microsoftwindowsserver"))
+
+
+def _image_sku_without_gvlk(doc: Any) -> None:
+    doc["images"][0]["skus"][0]["edition"] = "Datacenter: Azure Edition"
+
+
+IMAGE_MALFORMED: list[tuple[Mutation, str]] = [
+    (
+        _image_unknown_edition,
+        "images.json: images[0].rules[0].versions[2]: no GVLK for version '2019' edition 'Datacenter: Azure Edition'",
+    ),
+    (
+        _image_bad_token,
+        "images.json: images[0].rules[1].variants[0]: 'Core' is not a lower-case SKU name or part "
+        "(letters, digits and single '-' between them)",
+    ),
+    (_image_duplicate_sku, "images.json: images[0].skus[12].sku: duplicate SKU '2008-r2-sp1'"),
+    (
+        _image_duplicate_family,
+        "images.json: images[1]: duplicate image microsoftwindowsserver/WindowsServer (same as images[0])",
+    ),
+    (
+        _image_sku_without_gvlk,
+        "images.json: images[0].skus[0]: no GVLK for version '2008 R2' edition 'Datacenter: Azure Edition'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "message"), IMAGE_MALFORMED, ids=[m.__name__ for m, _ in IMAGE_MALFORMED])
+def test_malformed_images(tmp_path: Path, mutate: Mutation, message: str) -> None:
+    directory = _corrupt(tmp_path, "images.json", mutate)
+    with pytest.raises(ValidationError) as info:
+        load_catalog_from(directory)
+    assert str(info.value) == message

@@ -1,7 +1,8 @@
 """The KMS catalog: endpoints per cloud, location → cloud, and GVLKs.
 
 The facts are data, not code: ``data/endpoints.json``, ``data/locations.json`` and ``data/gvlk.json``
-copy docs/azure-kms-semantics.md §1 and §8.2, and ``data/catalog.schema.json`` describes them. Each
+copy docs/azure-kms-semantics.md §1 and §8.2, ``data/images.json`` maps Marketplace image SKUs to
+the §8.2 editions, and ``data/catalog.schema.json`` describes them. Each
 entry keeps its source tag so a reviewer can check it against the doc. The files are validated
 (schema, then the checks a schema cannot express) and loaded once per process by ``load_catalog``.
 """
@@ -19,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from kmsguard.catalog import loader
+from kmsguard.catalog.images import ImageFamily, ImageLookup, UnknownImage, WindowsImage, build_images
 from kmsguard.errors import ValidationError
 
 __all__ = [
@@ -27,7 +29,10 @@ __all__ = [
     "Cloud",
     "Endpoint",
     "Gvlk",
+    "ImageLookup",
     "Location",
+    "UnknownImage",
+    "WindowsImage",
     "load_catalog",
     "load_catalog_from",
     "normalise_location",
@@ -108,6 +113,7 @@ class Catalog:
     default_cloud: str
     undocumented_prefixes: tuple[str, ...]
     undocumented_note: str
+    images: tuple[ImageFamily, ...] = ()
 
     def cloud(self, name: str) -> Cloud:
         try:
@@ -145,6 +151,35 @@ class Catalog:
             if (_fold(gvlk.version), _fold(gvlk.edition)) == wanted:
                 return gvlk.key
         raise ValidationError("catalog", "gvlk", f"no GVLK for version {version!r} edition {edition!r}")
+
+    def gvlk_entry(self, version: str, edition: str) -> Gvlk | None:
+        wanted = (_fold(version), _fold(edition))
+        return next((g for g in self.gvlks if (_fold(g.version), _fold(g.edition)) == wanted), None)
+
+    def marketplace_image(self, publisher: object, offer: object, sku: object) -> ImageLookup:
+        """The Windows version and edition of a Marketplace image, or why it is unknown (§8.1, §8.2)."""
+        if not (isinstance(publisher, str) and isinstance(offer, str) and isinstance(sku, str)):
+            return UnknownImage("the image reference has no publisher, offer and SKU")
+        if not (publisher and offer and sku):
+            return UnknownImage("the image reference has no publisher, offer and SKU")
+        family = next(
+            (
+                f
+                for f in self.images
+                if f.publisher.lower() == publisher.lower() and f.offer.lower() == offer.lower()
+            ),
+            None,
+        )
+        if family is None:
+            return UnknownImage(f"the catalog has no SKU table for image {publisher}/{offer}")
+        found = family.edition_of(sku)
+        if found is None:
+            return UnknownImage(f"SKU {sku!r} of image {publisher}/{offer} is not in the catalog")
+        version, edition = found
+        entry = self.gvlk_entry(version, edition)
+        if entry is None:  # build_images checked every pair; only a hand-built Catalog gets here
+            return UnknownImage(f"no GVLK for version {version!r} edition {edition!r}")
+        return WindowsImage(family.publisher, family.offer, sku, entry.version, entry.edition, entry.key)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,6 +232,7 @@ def _check_public_ipv4(value: str, where: str, prop: str) -> str:
 _ENDPOINTS = "endpoints.json"
 _LOCATIONS = "locations.json"
 _GVLK = "gvlk.json"
+_IMAGES = "images.json"
 
 
 def _build_clouds(document: Any) -> dict[str, Cloud]:
@@ -314,18 +350,21 @@ def _build_gvlks(document: Any) -> tuple[Gvlk, ...]:
 def _load(directory: Traversable) -> Catalog:
     documents = {
         name: loader.validate(loader.read_json(directory.joinpath(name), name), name)
-        for name in (_ENDPOINTS, _LOCATIONS, _GVLK)
+        for name in (_ENDPOINTS, _LOCATIONS, _GVLK, _IMAGES)
     }
     clouds = _build_clouds(documents[_ENDPOINTS])
     locations = documents[_LOCATIONS]
     undocumented = locations["undocumented"]
+    gvlks = _build_gvlks(documents[_GVLK])
+    pairs = {(_fold(g.version), _fold(g.edition)) for g in gvlks}
     return Catalog(
         clouds=MappingProxyType(clouds),
-        gvlks=_build_gvlks(documents[_GVLK]),
+        gvlks=gvlks,
         locations=MappingProxyType(_build_locations(locations, clouds)),
         default_cloud=locations["defaultCloud"],
         undocumented_prefixes=tuple(undocumented["prefixes"]),
         undocumented_note=undocumented["note"],
+        images=build_images(documents[_IMAGES], lambda v, e: (_fold(v), _fold(e)) in pairs),
     )
 
 

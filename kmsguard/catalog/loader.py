@@ -27,6 +27,7 @@ SCHEMA_DEFS: Mapping[str, str] = {
     "endpoints.json": "endpointsFile",
     "locations.json": "locationsFile",
     "gvlk.json": "gvlkFile",
+    "images.json": "imagesFile",
 }
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
