@@ -1,6 +1,7 @@
-"""Engine stand-in: start a Python policy pack like the Pulumi CLI and drive it over the Analyzer protocol.
+"""Engine stand-in: start a Python policy pack like the Pulumi CLI and drive it over the Analyzer protocol,
+and run a Pulumi Python program offline as a preview would (the program runner).
 
-See docs/pulumi-mechanics.md §1 for the behaviour reproduced here.
+See docs/pulumi-mechanics.md §1 (analyzer) and §2 (mocks) for the behaviour reproduced here.
 """
 
 from .driver import (
@@ -12,6 +13,7 @@ from .driver import (
     Violation,
     drive_pack,
 )
+from .runner import ProgramError, ProgramRun, Registration, run_program
 from .wire import UNKNOWN, Secret, Unknown, decode_struct, decode_value, encode_struct, encode_value
 
 __all__ = [
@@ -20,6 +22,9 @@ __all__ = [
     "PackProcess",
     "PackResource",
     "PolicyInfo",
+    "ProgramError",
+    "ProgramRun",
+    "Registration",
     "Remediation",
     "Secret",
     "Unknown",
@@ -29,4 +34,5 @@ __all__ = [
     "drive_pack",
     "encode_struct",
     "encode_value",
+    "run_program",
 ]

@@ -1,0 +1,232 @@
+"""Run one Pulumi program under mocks in preview mode and write what the engine would have seen.
+
+Usage (by the runner only): ``python -c <bootstrap> SPEC.json``. The spec names the project, stack,
+project directory, program path, working directory, config and the result file. The result file gets
+``{"records": [...], "error": null | {"kind", "message", "traceback"}, "timings": {...}}``.
+
+The program runs as the real language host runs it (pulumi-mechanics §2.5): config set first, then
+``runpy.run_path(program, run_name="__main__")`` inside ``run_pulumi_func``, which returns only after every
+registration and every outstanding output has finished and re-raises the program's exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import importlib.abc
+import importlib.util
+import json
+import os
+import runpy
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+_HOST_DIR = Path(__file__).resolve().parent
+
+
+class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
+    """Runs the SDK's monitor calls on the event loop's thread, one at a time, in the order the program's
+    registrations reach them. The mock monitor answers at once, so nothing is lost by not using threads, and
+    the registration order no longer depends on thread timing (deterministic output)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the awaiting SDK code, as a thread pool would
+            future.set_exception(exc)
+        return future
+
+
+class _ImportClock(importlib.abc.MetaPathFinder):
+    """Wall time spent executing ``pulumi_azure_native`` modules (outermost imports only).
+
+    The SDK loads its submodules lazily on attribute access, not through import statements, so the clock
+    wraps the loaders of those modules rather than ``__import__``.
+    """
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._depth = 0
+        self._finding = False
+
+    def __enter__(self) -> _ImportClock:
+        sys.meta_path.insert(0, self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if self._finding or not fullname.startswith("pulumi_azure_native"):
+            return None
+        self._finding = True
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            self._finding = False
+        loader = getattr(spec, "loader", None)
+        if spec is None or loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        original = loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            self._depth += 1
+            began = time.perf_counter()
+            try:
+                original(module)
+            finally:
+                self._depth -= 1
+                if not self._depth:
+                    self.seconds += time.perf_counter() - began
+
+        spec.loader = _TimedLoader(loader, exec_module)
+        return spec
+
+
+class _TimedLoader(importlib.abc.Loader):
+    def __init__(self, inner: Any, exec_module: Callable[[Any], None]) -> None:
+        self._inner = inner
+        self._exec = exec_module
+
+    def create_module(self, spec: Any) -> Any:
+        return self._inner.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        self._exec(module)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _in_project(filename: str, project_dir: Path) -> bool:
+    try:
+        rel = Path(filename).resolve().relative_to(project_dir)
+    except (ValueError, OSError):
+        return False
+    return "site-packages" not in rel.parts and "dist-packages" not in rel.parts
+
+
+def program_traceback(exc: BaseException, project_dir: Path) -> str:
+    """The program's own traceback: frames from the first one in the project on, without the runner's."""
+    summary = traceback.TracebackException.from_exception(exc)
+    frames = list(summary.stack)
+    first = next((i for i, f in enumerate(frames) if _in_project(f.filename, project_dir)), None)
+    if first is not None:
+        frames = frames[first:]
+    else:
+        frames = [f for f in frames if not Path(f.filename).resolve().is_relative_to(_HOST_DIR)]
+    summary.stack = traceback.StackSummary.from_list(frames)
+    return "".join(summary.format())
+
+
+def main(spec_path: str) -> int:
+    host_started = time.time()
+    with open(spec_path, encoding="utf-8") as handle:
+        spec = json.load(handle)
+    project_dir = Path(spec["project_dir"]).resolve()
+    program = str(spec["program"])
+    timings: dict[str, float] = {"host_started": host_started}
+
+    began = time.perf_counter()
+    import pulumi.runtime
+    from pulumi.runtime.mocks import set_mocks
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    from .monitor import NullMocks, RecordingMonitor, TransformError
+
+    timings["import_pulumi"] = time.perf_counter() - began
+
+    # sys.path as under the real language host: no runner directory; the program's directory first.
+    sys.path[:] = [p for p in sys.path if p not in ("", str(_HOST_DIR))]
+    if Path(program).is_file():
+        sys.path.insert(0, str(Path(program).parent))
+
+    config: dict[str, str] = dict(spec["config"])
+    pulumi.runtime.set_all_config(config, list(spec["secret_keys"]))
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    loop.set_default_executor(_InlineExecutor(max_workers=1))
+
+    monitor = RecordingMonitor(
+        project=spec["project"],
+        stack=spec["stack"],
+        project_dir=project_dir,
+        config=config,
+        run_async=_sync_await,
+    )
+    _record_classes(monitor.classes)
+    set_mocks(
+        NullMocks(),
+        project=spec["project"],
+        stack=spec["stack"],
+        preview=True,
+        monitor=monitor,
+        organization=spec.get("organization") or None,
+    )
+
+    os.chdir(spec["cwd"])
+    sys.argv = [program]
+    error: dict[str, str] | None = None
+    began = time.perf_counter()
+    with _ImportClock() as clock:
+        try:
+            loop.run_until_complete(run_pulumi_func(lambda: _run_path(program)))
+        except BaseException as exc:  # the program's failure is the result, not a crash of the host
+            if monitor.error is not None and not isinstance(monitor.error, TransformError):
+                error = {
+                    "kind": "runner",
+                    "message": f"{type(monitor.error).__name__}: {monitor.error}",
+                    "traceback": "".join(traceback.format_exception(monitor.error)),
+                }
+            else:
+                shown = exc.original if isinstance(exc, TransformError) else exc
+                prefix = f"{exc}\n" if isinstance(exc, TransformError) else ""
+                error = {
+                    "kind": "program",
+                    "message": prefix + "".join(traceback.format_exception_only(shown)).strip(),
+                    "traceback": prefix + program_traceback(shown, project_dir),
+                }
+    timings["program"] = time.perf_counter() - began
+    timings["import_azure_native"] = clock.seconds
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+    with open(spec["result"], "w", encoding="utf-8") as handle:
+        json.dump({"records": monitor.records, "error": error, "timings": timings}, handle)
+    return 0
+
+
+def _run_path(program: str) -> None:
+    runpy.run_path(program, run_name="__main__")
+
+
+def _record_classes(classes: dict[str, type]) -> None:
+    """Remember the Python class behind each custom resource type: its SDK metadata gives the shapes."""
+    import pulumi.resource
+
+    resource_module: Any = pulumi.resource
+
+    original = resource_module.register_resource
+
+    def register_resource(res: Any, ty: str, name: str, custom: bool, *args: Any, **kwargs: Any) -> Any:
+        if custom:
+            classes.setdefault(ty, type(res))
+        return original(res, ty, name, custom, *args, **kwargs)
+
+    resource_module.register_resource = register_resource
+
+    original_read = resource_module.read_resource
+
+    def read_resource(res: Any, ty: str, *args: Any, **kwargs: Any) -> Any:
+        classes.setdefault(ty, type(res))
+        return original_read(res, ty, *args, **kwargs)
+
+    resource_module.read_resource = read_resource
