@@ -8,6 +8,10 @@ from kmsguard.analysis import EndpointResult, Outcome, Step, SubnetResult, Verdi
 
 DOCS = "https://github.com/kmsguard/kmsguard/blob/main/docs/findings.md"
 
+# Sections of docs/findings.md, for findings without a more specific one.
+BLOCKED_ANCHOR = "kms-reachability"
+UNKNOWN_ANCHOR = "kms-unverified"
+
 # Fix kind → docs anchor of the finding it repairs.
 FINDING_ANCHORS = {
     "add-routes": "forced-tunneling",
@@ -27,6 +31,7 @@ UNKNOWN_ANCHORS = {
     "admin-rule": "unknown-filtering",
     "firewall": "unknown-firewall",
     "egress": "unknown-outbound",
+    "appliance": "unknown-appliance",
     "cloud": "unknown-cloud",
     "input": "invalid-input",
 }
@@ -89,7 +94,9 @@ def blocked_message(s: SubnetResult) -> str:
             lines.append(f"{i}. {fix.detail}")
             if fix.code:
                 lines.append(f"   Pulumi: {fix.code}")
-    anchors = list(dict.fromkeys(FINDING_ANCHORS.get(f.kind, "blocked") for f in s.fixes)) or ["blocked"]
+    anchors = list(dict.fromkeys(FINDING_ANCHORS.get(f.kind, BLOCKED_ANCHOR) for f in s.fixes)) or [
+        BLOCKED_ANCHOR
+    ]
     lines.append("Docs: " + ", ".join(f"{DOCS}#{a}" for a in anchors))
     return "\n".join(lines)
 
@@ -108,6 +115,8 @@ def unknown_message(s: SubnetResult) -> str:
     if settle:
         lines.append("To settle it:")
         lines.extend(f"- {t}" for t in settle)
-    anchors = list(dict.fromkeys(UNKNOWN_ANCHORS.get(step.kind, "unknown") for step in steps)) or ["unknown"]
+    anchors = list(dict.fromkeys(UNKNOWN_ANCHORS.get(step.kind, UNKNOWN_ANCHOR) for step in steps)) or [
+        UNKNOWN_ANCHOR
+    ]
     lines.append("Docs: " + ", ".join(f"{DOCS}#{a}" for a in anchors))
     return "\n".join(lines)

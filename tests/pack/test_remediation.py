@@ -136,10 +136,23 @@ def test_unknown_sentinels_survive_and_unknown_locations_are_left_alone(pack: Pa
 
 
 def test_secrets_keep_their_marking(pack: PackProcess) -> None:
-    [rt] = [r for r in T.third_party_appliance().resources if r.type == T.RT]
+    [rt] = [r for r in T.third_party_appliance(ip=Secret("10.0.100.7")).resources if r.type == T.RT]
     [_], after = remediate(pack, rt)
     assert after.inputs["tags"] == Secret({"costCenter": "42"})
-    assert routes_of(after) == [T.default_route("VirtualAppliance", Secret(T.NVA_IP)), *PUBLIC_ADDED]
+    assert routes_of(after) == [T.default_route("VirtualAppliance", Secret("10.0.100.7")), *PUBLIC_ADDED]
+
+
+def test_secret_next_hop_is_redacted_from_messages(pack: PackProcess) -> None:
+    # A user /32 sends 20.118.99.224 to the appliance, whose IP is a secret: the autofix may not rewrite
+    # it, so the subnet stays unknown, and the message must not show the secret.
+    conflict = {"name": "azkms", "addressPrefix": "20.118.99.224/32", "nextHopType": "VirtualAppliance",
+                "nextHopIpAddress": Secret("10.0.100.9")}  # fmt: skip
+    stack = T.third_party_appliance(ip=Secret("10.0.100.9"), kms_route=conflict)
+    result = preview(pack, stack.resources)
+    assert found(result) == {(AUTOFIX, "mandatory", RT_URN), ("kms-unverified", "advisory", SPOKE)}
+    assert all("10.0.100.9" not in v.message for v in result.violations)
+    [unverified] = messages(result, "kms-unverified")
+    assert "third-party appliance [secret]" in unverified
 
 
 def test_remediated_routes_reach_analyze_stack(pack: PackProcess) -> None:

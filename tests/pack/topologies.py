@@ -419,9 +419,9 @@ def private_dns_zone(*, records: bool) -> Stack:
     return st
 
 
-def third_party_appliance() -> Stack:
-    """§3.5: 0.0.0.0/0 → an appliance that is not an Azure Firewall of the stack. The next hop IP is a
-    secret (it came from stack config), and the tags are a float-valued secret too."""
+def third_party_appliance(*, ip: Any = NVA_IP, kms_route: dict[str, Any] | None = None) -> Stack:
+    """§3.5: 0.0.0.0/0 → an appliance that is not an Azure Firewall of the stack (its IP may be a
+    ``Secret`` read from stack config); the tags are a secret too."""
     st = Stack()
     rt = st.add(
         RT,
@@ -429,7 +429,7 @@ def third_party_appliance() -> Stack:
         {
             "resourceGroupName": RG,
             "tags": Secret({"costCenter": "42"}),
-            "routes": [default_route("VirtualAppliance", Secret(NVA_IP))],
+            "routes": [default_route("VirtualAppliance", ip), *([kms_route] if kms_route else [])],
         },
     )
     spoke(st, subnet={"routeTable": {"id": UNKNOWN}}, deps=[rt.urn])

@@ -1,0 +1,295 @@
+"""What the pack declares (GetAnalyzerInfo), its config through Configure, one analysis per
+AnalyzeStack, one violation per subnet or table, and how the pack directory is set up."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kmsguard.engine import UNKNOWN, PackProcess, PackResource
+from kmsguard.errors import KmsguardError
+from kmsguard.policies import messages as M
+
+from . import topologies as T
+from .bags import Stack
+from .harness import AUTOFIX, NO_AUTOFIX, POLICY_DIR, REACHABILITY, REPO, UNVERIFIED, found, messages, preview
+
+HOOKS = Path(__file__).resolve().parent / "hooks"
+DOCS = "https://github.com/kmsguard/kmsguard/blob/main/docs/findings.md"
+SPOKE = Stack().urn(T.VNET, "spoke")
+
+
+def doc_anchors() -> set[str]:
+    """GitHub's heading anchors of docs/findings.md."""
+    text = (REPO / "docs" / "findings.md").read_text(encoding="utf-8")
+    return {
+        re.sub(r"[^a-z0-9 _-]", "", m.group(1).strip().lower()).replace(" ", "-")
+        for m in re.finditer(r"^#+ (.+)$", text, re.M)
+    }
+
+
+# --- GetAnalyzerInfo --------------------------------------------------------------------------------
+
+
+def test_policies_levels_descriptions_steps_and_urls(pack: PackProcess) -> None:
+    name, listed = pack.analyzer_info()
+    assert name == "kmsguard"
+    # The network policies come first (kms-reachability must run before kms-unverified to share its
+    # analysis); other policies of the pack follow.
+    policies = listed[:3]
+    assert [(p.name, p.policy_type, p.enforcement_level) for p in policies] == [
+        (REACHABILITY, "stack", "mandatory"),
+        (UNVERIFIED, "stack", "advisory"),
+        (AUTOFIX, "resource", "remediate"),
+    ]
+    anchors = doc_anchors()
+    for p in policies:
+        assert p.description and p.remediation_steps, p.name
+        assert p.url == f"{DOCS}#{p.name}" and p.name in anchors
+    assert [p.config_schema is None for p in policies] == [False, True, True]
+
+
+def test_every_finding_kind_has_a_docs_section() -> None:
+    anchors = doc_anchors()
+    used = {*M.FINDING_ANCHORS.values(), *M.UNKNOWN_ANCHORS.values(), M.BLOCKED_ANCHOR, M.UNKNOWN_ANCHOR}
+    assert used - anchors == set()
+    # Every fix kind and unknown step kind the analysis produces has its own anchor.
+    assert set(M.FINDING_ANCHORS) == {
+        "add-routes", "change-route", "add-nsg-rule", "remove-nsg-rule", "add-firewall-rule",
+        "remove-snat-range", "add-nat-gateway", "add-dns-records", "change-admin-rule",
+    }  # fmt: skip
+    assert {"route", "dns", "nsg", "admin-rule", "firewall", "egress", "cloud", "input", "appliance"} <= set(
+        M.UNKNOWN_ANCHORS
+    )
+
+
+def test_messages_link_the_section_of_their_finding(pack: PackProcess) -> None:
+    anchors = doc_anchors()
+    cases = [
+        (T.vpn_default_site(), {}, "forced-tunneling"),
+        (T.nsg_denies_platform_lkm(), {}, "azureplatformlkm-deny"),
+        (T.private_subnet(nat_gateway=False), {}, "no-outbound"),
+        (T.firewall_without_kms_rule(), NO_AUTOFIX, "firewall-rule"),
+        (T.out_of_stack_route_table(), {}, "unknown-route"),
+    ]
+    for stack, config, anchor in cases:
+        [violation] = preview(pack, stack.resources, config).violations
+        assert violation.message.split("\n")[-1] == f"Docs: {DOCS}#{anchor}" and anchor in anchors
+
+
+def test_config_schema_of_kms_reachability(pack: PackProcess) -> None:
+    [reach] = [p for p in pack.analyzer_info()[1] if p.name == REACHABILITY]
+    assert reach.config_schema is not None
+    props = reach.config_schema["properties"]
+    assert {
+        "cloud",
+        "scope",
+        "excludeSubnets",
+        "egressAppliances",
+        "trustedDnsServers",
+        "extraEndpoints",
+    } <= set(props)
+    assert props["cloud"]["enum"] == ["public", "usgov", "china", "germany"]
+    assert props["scope"]["enum"] == ["all-subnets", "windows-vm-subnets"]
+    assert all(isinstance(v.get("description"), str) and v["description"] for v in props.values())
+
+
+# --- config through Configure -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("config", "error"),
+    [
+        (
+            {"cloud": "mars"},
+            'kms-reachability: cloud: cloud must be one of the following: "public", "usgov", "china", "germany"',
+        ),
+        (
+            {"scope": "vms"},
+            'kms-reachability: scope: scope must be one of the following: "all-subnets", "windows-vm-subnets"',
+        ),
+        (
+            {"egressAppliances": [{"ip": "10.0.0.4"}]},
+            "kms-reachability: egressAppliances.0: {'ip': '10.0.0.4'} is not valid",
+        ),
+        (
+            {"excludeSubnets": "app"},
+            "kms-reachability: excludeSubnets: Invalid type. Expected: array, given: string",
+        ),
+        (
+            {"trustedDnsServers": ["dns.corp"]},
+            "kms-reachability: trustedDnsServers.0: Does not match pattern",
+        ),
+    ],
+)
+def test_bad_config_is_refused_by_the_engine_naming_the_key(
+    pack: PackProcess, config: dict[str, Any], error: str
+) -> None:
+    with pytest.raises(KmsguardError) as info:
+        pack.configure({REACHABILITY: config})
+    assert str(info.value).startswith(f"validating policy config: kmsguard: {error}")
+
+
+@pytest.mark.parametrize(
+    ("config", "error"),
+    [
+        # The engine validates only the listed properties (§5); the pack refuses the rest itself.
+        ({"clouds": "usgov"}, "clouds: unknown key; known keys: cloud, scope, excludeSubnets"),
+        ({"extraEndpoints": [{"fqdn": "kms.corp"}]}, "extraEndpoints"),
+    ],
+)
+def test_config_the_engine_lets_through_is_a_clear_mandatory_error(
+    pack: PackProcess, config: dict[str, Any], error: str
+) -> None:
+    result = preview(pack, T.baseline().resources, {REACHABILITY: config})
+    assert found(result) == {(REACHABILITY, "mandatory", "")}
+    [message] = messages(result, REACHABILITY)
+    assert message.startswith("kmsguard could not evaluate the stack: policy config of kms-reachability: ")
+    assert error in message
+    assert result.preview_fails is True
+
+
+def test_config_keys_change_the_verdicts(pack: PackProcess) -> None:
+    # excludeSubnets by '<vnet>/<subnet>'; cloud override: the usgov IPs the table routes are then the
+    # ones that count, wherever the location says.
+    stack = T.vpn_default_site()
+    assert found(preview(pack, stack.resources, {REACHABILITY: {"excludeSubnets": ["hub/app"]}})) == set()
+    routed = T.udr_to_vpn_gateway(user_kms=T.USGOV_KMS)
+    assert found(preview(pack, routed.resources, {**NO_AUTOFIX, REACHABILITY: {"cloud": "usgov"}})) == set()
+    assert found(preview(pack, routed.resources, NO_AUTOFIX)) == {(REACHABILITY, "mandatory", SPOKE)}
+    # scope windows-vm-subnets: no Windows VM in the stack, nothing to check.
+    assert found(preview(pack, stack.resources, {REACHABILITY: {"scope": "windows-vm-subnets"}})) == set()
+
+
+# --- one analysis per AnalyzeStack, shared ------------------------------------------------------------
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[PackProcess]:
+    monkeypatch.setenv("PYTHONPATH", str(HOOKS))
+    with PackProcess(POLICY_DIR, project="net", stack="dev") as running:
+        yield running
+
+
+def analyses(pack: PackProcess) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in pack.stderr.splitlines() if line.startswith("{")]
+    return [line for line in lines if "kmsguard-test-analysis" in line]
+
+
+def test_one_analysis_per_analyze_stack_shared_by_both_stack_policies(counted: PackProcess) -> None:
+    stack = T.third_party_appliance()
+    # Unknown (kms-unverified reports) in the first, blocked (kms-reachability) in the second.
+    first = preview(counted, stack.resources, NO_AUTOFIX)
+    assert found(first) == {(UNVERIFIED, "advisory", SPOKE)}
+    assert len(analyses(counted)) == 1
+    on_prem = {REACHABILITY: {"egressAppliances": [{"ip": T.NVA_IP, "egress": "on-premises"}]}}
+    second = preview(counted, stack.resources, {**NO_AUTOFIX, **on_prem})
+    assert found(second) == {(REACHABILITY, "mandatory", SPOKE)}
+    # Analyze ran for every resource in between: still one analysis per AnalyzeStack.
+    assert [a["kmsguard-test-analysis"] for a in analyses(counted)] == [len(stack.resources)] * 2
+    # kms-reachability disabled: kms-unverified runs its own, with the defaults.
+    third = preview(counted, stack.resources, {**NO_AUTOFIX, REACHABILITY: "disabled"})
+    assert found(third) == {(UNVERIFIED, "advisory", SPOKE)}
+    assert len(analyses(counted)) == 3
+    # And the pack never loaded the provider SDK, after Remediate, Analyze and AnalyzeStack.
+    assert not any(a["azure_native_loaded"] for a in analyses(counted))
+
+
+def test_pack_imports_never_load_pulumi_azure_native() -> None:
+    # Run policy/__main__.py as the pack host does, with PolicyPack replaced by a recorder (the real
+    # one never returns), and look at what got imported.
+    script = (
+        "import runpy, sys, pulumi_policy\n"
+        "seen = {}\n"
+        "class Recorder:\n"
+        "    def __init__(self, **kw): seen.update(kw)\n"
+        "pulumi_policy.PolicyPack = Recorder\n"
+        f"runpy.run_path({str(POLICY_DIR)!r}, run_name='__main__')\n"
+        "print(seen['name'], [p.name for p in seen['policies']][:3], 'pulumi_azure_native' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=POLICY_DIR, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == f"kmsguard {[REACHABILITY, UNVERIFIED, AUTOFIX]} False"
+
+
+# --- one violation per subnet or route table ---------------------------------------------------------
+
+
+def test_one_violation_per_subnet_and_per_unattached_table(pack: PackProcess) -> None:
+    st = Stack()
+    rt = T.route_table(st, [T.default_route("VirtualNetworkGateway")])
+    T.spoke(
+        st,
+        subnet={"routeTable": {"id": UNKNOWN}},
+        deps=[rt.urn],
+        extra_subnets=[
+            {"name": "data", "addressPrefix": "10.1.1.0/24", "routeTable": {"id": UNKNOWN}},
+            {"name": "GatewaySubnet", "addressPrefix": "10.1.255.0/27"},
+        ],
+    )
+    lonely = T.route_table(st, [T.default_route("None")], name="rt-lonely")
+    result = preview(pack, st.resources, NO_AUTOFIX)
+    assert sorted((v.policy, v.level, v.urn) for v in result.violations) == sorted(
+        [
+            (REACHABILITY, "mandatory", SPOKE),
+            (REACHABILITY, "mandatory", SPOKE),
+            (REACHABILITY, "mandatory", lonely.urn),
+        ]
+    )
+    firsts = sorted(m.split(":", 1)[0] for m in messages(result, REACHABILITY))
+    assert firsts == ["Subnet rt-lonely (not attached in this stack) (westeurope, public cloud)", "Subnet spoke/app (westeurope, public cloud)", "Subnet spoke/data (westeurope, public cloud)"]  # fmt: skip
+
+
+def test_standalone_subnet_violation_is_on_the_subnet(pack: PackProcess) -> None:
+    result = preview(pack, T.nsg_deny_internet_with_forced_tunnel().resources)
+    [violation] = result.violations
+    assert violation.urn == Stack().urn(T.SUBNET, "app")
+    assert violation.message.split("\n")[1].startswith("Subnet app (westeurope, public cloud): ")
+
+
+# --- the pack directory ---------------------------------------------------------------------------------
+
+
+def test_pack_directory_works_from_a_clean_checkout() -> None:
+    # `pulumi preview --policy-pack policy` runs policy/__main__.py with ../.venv/bin/python: the venv that
+    # `make test` / `make demo` create at the repo root and install the project (with pulumi-policy) into;
+    # `pulumi install` in policy/ installs requirements.txt (the project itself) into it too.
+    doc = yaml.safe_load((POLICY_DIR / "PulumiPolicy.yaml").read_text(encoding="utf-8"))
+    assert doc["runtime"]["name"] == "python"
+    venv = (POLICY_DIR / doc["runtime"]["options"]["virtualenv"]).resolve()
+    assert venv == REPO / ".venv"
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    assert "VENV := .venv" in makefile and "pip install --quiet -e '.[test]'" in makefile
+    assert (POLICY_DIR / "requirements.txt").read_text(encoding="utf-8").split("\n")[-2:] == ["-e ..", ""]
+    assert re.search(r'"pulumi-policy==[0-9.]+"', (REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    main = (POLICY_DIR / "__main__.py").read_text(encoding="utf-8")
+    assert "print(" not in main  # the first stdout line must be the port (§1.2)
+    assert doc["version"] == "0.1.0"
+    # .gitignore must not hide the pack's files.
+    tracked = subprocess.run(
+        ["git", "ls-files", "policy"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert tracked == ["policy/PulumiPolicy.yaml", "policy/__main__.py", "policy/requirements.txt"]
+
+
+def test_pack_started_like_the_cli_has_no_stdout_noise(pack: PackProcess) -> None:
+    preview(pack, T.vpn_default_site().resources)
+    assert pack.stdout == ""
+    assert 1 <= pack.port <= 65535 and pack.startup_seconds > 0
+
+
+def test_internal_error_fails_closed(pack: PackProcess) -> None:
+    # A resource whose props are not an object at all: collect reports it, the pack never crashes.
+    weird = PackResource(T.VNET, Stack().urn(T.VNET, "weird"), "weird", {"subnets": "not-a-list"})
+    result = preview(pack, [*T.vpn_default_site().resources, weird])
+    assert (REACHABILITY, "mandatory", Stack().urn(T.VNET, "hub")) in found(result)
+    assert any(v.policy == UNVERIFIED and v.urn == weird.urn for v in result.violations)
