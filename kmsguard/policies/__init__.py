@@ -81,6 +81,21 @@ def _fingerprint(args: StackValidationArgs) -> tuple[str, ...]:
     return tuple(r.urn for r in args.resources)
 
 
+def _call_of(report: ReportViolation) -> object | None:
+    """The AnalyzeStack call a policy's report function belongs to, or ``None`` if it cannot be told.
+
+    pulumi_policy (1.21) builds one report function per policy and call, bound to that call's
+    response message, so the message identifies the call. Without it, a result left over from an
+    earlier call on the same thread (same URNs, other properties or config) could be reused.
+    """
+    names = getattr(getattr(report, "__code__", None), "co_freevars", ())
+    for name, cell in zip(names, getattr(report, "__closure__", None) or (), strict=False):
+        if name == "response":
+            response: object = cell.cell_contents
+            return response
+    return None
+
+
 def analyze_resources(resources: Sequence[PulumiResource], config: Mapping[str, Any]) -> NetworkResult:
     """The analysis the stack policies report: collect + analyze under the ``kms-reachability`` config.
 
@@ -114,20 +129,21 @@ def _stack_props(urn: str, outputs: Any) -> Any:
     return merge_inputs(outputs, inputs)
 
 
-def _analysis_for(args: StackValidationArgs, *, producer: bool) -> NetworkResult:
+def _analysis_for(args: StackValidationArgs, report: ReportViolation, *, producer: bool) -> NetworkResult:
     """``kms-reachability`` (first in the pack) computes and shares; the others reuse it.
 
     Both run on the same gRPC worker thread within one AnalyzeStack call, so a thread-local slot
-    keyed by the resources' URNs carries the result across without a second analysis.
+    keyed by the call and the resources' URNs carries the result across without a second analysis.
+    The slot holds the call's response message, so its identity cannot be reused while cached.
     """
-    key = _fingerprint(args)
+    key = (_call_of(report), _fingerprint(args))
     if producer:
         result = _run_analysis(args, args.get_config())
         _shared.value = (key, result)
         return result
     cached = getattr(_shared, "value", None)
     _shared.value = None
-    if cached is not None and cached[0] == key:
+    if cached is not None and cached[0][0] is key[0] and cached[0][1] == key[1]:
         return cached[1]  # type: ignore[no-any-return]
     # kms-reachability is disabled: its config is not visible here, so defaults apply.
     return _run_analysis(args, {})
@@ -188,10 +204,11 @@ def _guarded(policy: str, report: ReportViolation, run: Any) -> None:
 
 
 def _validate_reachability(args: StackValidationArgs, report: ReportViolation) -> None:
+    call = report
     report = _redacting(report)
 
     def run() -> None:
-        result = _analysis_for(args, producer=True)
+        result = _analysis_for(args, call, producer=True)
         for subnet in result.subnets:
             if subnet.verdict is Verdict.BLOCKED:
                 report(blocked_message(subnet), subnet.urn)
@@ -200,10 +217,11 @@ def _validate_reachability(args: StackValidationArgs, report: ReportViolation) -
 
 
 def _validate_unverified(args: StackValidationArgs, report: ReportViolation) -> None:
+    call = report
     report = _redacting(report)
 
     def run() -> None:
-        result = _analysis_for(args, producer=False)
+        result = _analysis_for(args, call, producer=False)
         for problem in result.problems:
             report(f"{problem.where}: {problem.prop}: {problem.message}", problem.urn)
         for subnet in result.subnets:

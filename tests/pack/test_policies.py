@@ -203,6 +203,17 @@ def test_one_analysis_per_analyze_stack_shared_by_both_stack_policies(counted: P
     assert not any(a["azure_native_loaded"] for a in analyses(counted))
 
 
+def test_a_shared_analysis_never_outlives_its_call(pack: PackProcess) -> None:
+    # Regression: with kms-unverified disabled, kms-reachability's result stayed cached; the next call
+    # with the same URNs and kms-reachability disabled reused it (other config, other verdicts).
+    stack = T.third_party_appliance()
+    on_prem = {REACHABILITY: {"egressAppliances": [{"ip": T.NVA_IP, "egress": "on-premises"}]}}
+    first = preview(pack, stack.resources, {**NO_AUTOFIX, **on_prem, UNVERIFIED: "disabled"})
+    assert found(first) == {(REACHABILITY, "mandatory", SPOKE)}
+    second = preview(pack, stack.resources, {**NO_AUTOFIX, REACHABILITY: "disabled"})
+    assert found(second) == {(UNVERIFIED, "advisory", SPOKE)}
+
+
 def test_pack_imports_never_load_pulumi_azure_native() -> None:
     # Run policy/__main__.py as the pack host does, with PolicyPack replaced by a recorder (the real
     # one never returns), and look at what got imported.
