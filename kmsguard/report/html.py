@@ -267,7 +267,9 @@ def _nodes(s: SubnetResult, e: EndpointResult, members: Sequence[EndpointResult]
     ]
     hops = _hops(e)
     for i, t in enumerate(hops):
-        nodes.append(_Node(t.kind, _label(t.detail), t.outcome, t.detail))
+        # One drawing stands for every member's IP, so the label names none of them.
+        detail = t.detail.replace(e.ip, "the KMS IP") if len(members) > 1 else t.detail
+        nodes.append(_Node(t.kind, _label(detail), t.outcome, t.detail))
         last = i + 1 == len(hops)
         if t.kind == "route" and (last or hops[i + 1].kind == "route"):
             hop = _next_hop(t)
