@@ -28,7 +28,7 @@ from kmsguard.config import CONFIG_PROPERTIES, parse_settings
 from kmsguard.errors import KmsguardError
 from kmsguard.policies.activation import kms_client_activation
 from kmsguard.policies.messages import DOCS, blocked_message, unknown_message
-from kmsguard.remediate import MAX_ROUTES, plan_kms_routes
+from kmsguard.remediate import MAX_ROUTES, plain, plan_kms_routes
 
 PACK_NAME = "kmsguard"
 REACHABILITY = "kms-reachability"
@@ -243,16 +243,20 @@ def _remediate_routes(args: ResourceValidationArgs) -> Mapping[str, Any] | None:
     _learn_secrets(args.props)
     if args.resource_type != ROUTE_TABLE:
         return None
-    props = args.props
-    bag = raw(props)
-    if not isinstance(bag, dict):
+    try:
+        props = args.props
+        bag = raw(props)
+        if not isinstance(bag, dict):
+            return None
+        # A secret route list is a Secret of proxies here; the proxy re-wraps the new list as secret.
+        existing = raw(plain(bag.get("routes")))
+        plan = plan_kms_routes(existing, bag.get("location"))
+        if not plan.added:
+            return None
+        props["routes"] = [*existing, *plan.added]  # type: ignore[index]
+        return props
+    except Exception:  # an escape fails the whole preview (§1.7); Analyze then reports the routes
         return None
-    plan = plan_kms_routes(bag.get("routes"), bag.get("location"))
-    if not plan.added:
-        return None
-    existing = raw(bag["routes"])
-    props["routes"] = [*existing, *plan.added]  # type: ignore[index]
-    return props
 
 
 def _validate_routes(args: ResourceValidationArgs, report: ReportViolation) -> None:

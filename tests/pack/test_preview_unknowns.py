@@ -12,7 +12,7 @@ from kmsguard.engine import UNKNOWN, PackProcess, PackResource, Violation, drive
 
 from . import topologies as T
 from .bags import Stack, arm_id
-from .harness import FIXTURE_PACKS, NO_AUTOFIX, REACHABILITY, found, preview
+from .harness import FIXTURE_PACKS, NO_AUTOFIX, POLICY_DIR, REACHABILITY, found, preview
 
 NAIVE = FIXTURE_PACKS / "naive"
 SPOKE = Stack().urn(T.VNET, "spoke")
@@ -128,3 +128,13 @@ def test_everything_unknown_is_unknown_never_a_pass(pack: PackProcess) -> None:
     result = preview(pack, st.resources)
     assert found(result) == {("kms-unverified", "advisory", SPOKE)}
     assert result.remediations == ()
+
+
+def test_shared_pack_previews_like_a_fresh_drive_pack(pack: PackProcess) -> None:
+    # The module-wide pack (reconfigured per preview) answers exactly as a pack started for one preview.
+    for config in ({}, NO_AUTOFIX):
+        fresh = drive_pack(POLICY_DIR, forced_tunnel(), policy_config=config, project="net", stack="dev")
+        shared = preview(pack, forced_tunnel(), config)
+        assert fresh.violations == shared.violations
+        assert fresh.remediations == shared.remediations
+        assert fresh.final_resources == shared.final_resources

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from kmsguard.engine import UNKNOWN, PackProcess, PackResource, Secret, encode_value
 
 from . import topologies as T
@@ -175,3 +177,26 @@ def test_remediation_is_not_offered_for_other_types(pack: PackProcess) -> None:
     for r in stack.resources:
         rems, _ = pack.remediate(r)
         assert [x.urn for x in rems] == ([RT_URN] if r.type == T.RT else [])
+
+
+@pytest.mark.parametrize(
+    "secret_at",
+    ["routes", "route", "nextHopType"],
+)
+def test_secret_routes_at_any_depth_are_remediated_once(pack: PackProcess, secret_at: str) -> None:
+    # Regression: a route list that is a secret as a whole made Remediate raise, which fails the
+    # whole preview whatever the level (§1.7).
+    ft = T.default_route("VirtualNetworkGateway")
+    routes: Any = {
+        "routes": Secret([ft]),
+        "route": [Secret(ft)],
+        "nextHopType": [{**ft, "nextHopType": Secret("VirtualNetworkGateway")}],
+    }[secret_at]
+    [_], once = remediate(pack, table(routes))
+    expected = {
+        "routes": Secret([ft, *PUBLIC_ADDED]),
+        "route": [Secret(ft), *PUBLIC_ADDED],
+        "nextHopType": [{**ft, "nextHopType": Secret("VirtualNetworkGateway")}, *PUBLIC_ADDED],
+    }[secret_at]
+    assert once.inputs["routes"] == expected
+    assert remediate(pack, once)[0] == []
