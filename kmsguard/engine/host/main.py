@@ -105,6 +105,8 @@ class _TimedLoader(importlib.abc.Loader):
 
 
 def _in_project(filename: str, project_dir: Path) -> bool:
+    if not os.path.isabs(filename):  # "<frozen runpy>", "<string>": not a file of the program
+        return False
     try:
         rel = Path(filename).resolve().relative_to(project_dir)
     except (ValueError, OSError):

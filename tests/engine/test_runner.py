@@ -1,0 +1,528 @@
+"""The program runner: real azure-native programs run offline as a preview (tests/programs/*).
+
+Each program runs once per module (a run is a subprocess importing the azure-native SDK); the tests
+then assert exactly what the engine would have recorded: URNs, parents, dependencies, property
+dependencies, inputs after Check, preview outputs and where each resource was declared.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from kmsguard.engine import UNKNOWN, ProgramError, ProgramRun, Secret, drive_pack, run_program
+from kmsguard.engine.host import shapes
+from kmsguard.engine.project import SECRET_PLACEHOLDER, load_project, load_stack_config
+from kmsguard.errors import KmsguardError
+
+PROGRAMS = Path(__file__).resolve().parents[1] / "programs"
+PACK = Path(__file__).resolve().parents[2] / "policy"
+PROVIDER = "pulumi:providers:azure-native"
+
+
+def urn(stack: str, project: str, qualified_type: str, name: str) -> str:
+    return f"urn:pulumi:{stack}::{project}::{qualified_type}::{name}"
+
+
+@pytest.fixture(scope="module")
+def routes() -> ProgramRun:
+    return run_program(PROGRAMS / "standalone_routes", "dev")
+
+
+@pytest.fixture(scope="module")
+def component() -> ProgramRun:
+    return run_program(PROGRAMS / "component", "prod")
+
+
+@pytest.fixture(scope="module")
+def configured() -> ProgramRun:
+    return run_program(PROGRAMS / "config", "test")
+
+
+@pytest.fixture(scope="module")
+def flow() -> ProgramRun:
+    return run_program(PROGRAMS / "outputs_flow", "dev")
+
+
+@pytest.fixture(scope="module")
+def transforms() -> ProgramRun:
+    return run_program(PROGRAMS / "resource_transforms", "dev")
+
+
+# -- standalone routes: unknowns and the property dependencies that resolve them --------------------
+
+
+R = "urn:pulumi:dev::routes::"
+
+
+def test_registration_order_root_stack_default_provider_then_program(routes: ProgramRun) -> None:
+    assert [(r.type, r.name) for r in routes.registrations] == [
+        ("pulumi:pulumi:Stack", "routes-dev"),
+        (PROVIDER, "default_3_29_0"),
+        ("azure-native:resources:ResourceGroup", "rg"),
+        ("azure-native:network:VirtualNetwork", "hub"),
+        ("azure-native:network:PublicIPAddress", "fw-ip"),
+        ("azure-native:network:RouteTable", "rt-spoke"),
+        ("azure-native:network:Subnet", "fw-subnet"),
+        ("azure-native:network:AzureFirewall", "fw"),
+        ("azure-native:network:Route", "default-via-fw"),
+    ]
+    stack, provider = routes.registrations[:2]
+    assert stack.urn == R + "pulumi:pulumi:Stack::routes-dev"
+    assert (stack.parent, stack.custom, stack.inputs, stack.outputs) == ("", False, {}, {})
+    assert provider.urn == R + f"{PROVIDER}::default_3_29_0"
+    assert provider.inputs == {"location": "westeurope", "version": "3.29.0"}
+    assert (provider.parent, provider.provider, provider.custom) == ("", "", True)
+
+
+def test_route_table_name_and_firewall_ip_are_unknown_and_resolvable(routes: ProgramRun) -> None:
+    route = routes.get("default-via-fw")
+    assert route.urn == R + "azure-native:network:Route::default-via-fw"
+    assert route.inputs == {
+        "resourceGroupName": UNKNOWN,  # ResourceGroup.name is an output: unknown in a preview
+        "routeTableName": UNKNOWN,  # the table's autoname
+        "routeName": UNKNOWN,  # this route's own autoname, added by Check
+        "addressPrefix": "0.0.0.0/0",
+        "nextHopType": "VirtualAppliance",
+        "nextHopIpAddress": UNKNOWN,  # the firewall's private IP, assigned by Azure
+        "azureApiVersion": "2024-05-01",
+    }
+    assert route.property_dependencies == {
+        "nextHopIpAddress": (R + "azure-native:network:AzureFirewall::fw",),
+        "resourceGroupName": (R + "azure-native:resources:ResourceGroup::rg",),
+        "routeTableName": (R + "azure-native:network:RouteTable::rt-spoke",),
+    }
+    assert route.dependencies == (
+        R + "azure-native:network:AzureFirewall::fw",
+        R + "azure-native:network:RouteTable::rt-spoke",
+        R + "azure-native:resources:ResourceGroup::rg",
+    )
+    assert route.parent == R + "pulumi:pulumi:Stack::routes-dev"
+    assert route.provider == R + f"{PROVIDER}::default_3_29_0::" + UNKNOWN.sentinel
+    assert route.source == ("__main__.py", 43)
+    # Path parameters are not outputs; everything the provider computes is unknown.
+    assert route.outputs == {
+        "addressPrefix": "0.0.0.0/0",
+        "azureApiVersion": "2024-05-01",
+        "etag": UNKNOWN,
+        "hasBgpOverride": UNKNOWN,
+        "id": UNKNOWN,
+        "name": UNKNOWN,
+        "nextHopIpAddress": UNKNOWN,
+        "nextHopType": "VirtualAppliance",
+        "provisioningState": UNKNOWN,
+        "type": UNKNOWN,
+    }
+
+
+def test_firewall_private_ip_is_an_unknown_nested_output(routes: ProgramRun) -> None:
+    fw = routes.get("fw")
+    assert fw.inputs["azureFirewallName"] == UNKNOWN
+    assert fw.inputs["location"] == "westeurope"  # from the provider config azure-native:location
+    assert fw.inputs["ipConfigurations"] == [
+        {"name": "ipconfig", "publicIPAddress": {"id": UNKNOWN}, "subnet": {"id": UNKNOWN}}
+    ]
+    assert fw.property_dependencies["ipConfigurations"] == (
+        R + "azure-native:network:PublicIPAddress::fw-ip",
+        R + "azure-native:network:Subnet::fw-subnet",
+    )
+    assert fw.outputs["ipConfigurations"] == [
+        {
+            "etag": UNKNOWN,
+            "id": UNKNOWN,
+            "name": "ipconfig",
+            "privateIPAddress": UNKNOWN,
+            "provisioningState": UNKNOWN,
+            "publicIPAddress": {"id": UNKNOWN},
+            "subnet": {"id": UNKNOWN},
+            "type": UNKNOWN,
+        }
+    ]
+    assert fw.outputs["sku"] == {"name": "AZFW_VNet", "tier": "Standard"}
+
+
+def test_route_table_outputs_are_the_preview_projection(routes: ProgramRun) -> None:
+    rt = routes.get("rt-spoke")
+    assert rt.inputs == {
+        "resourceGroupName": UNKNOWN,
+        "routeTableName": UNKNOWN,
+        "location": "westeurope",
+        "azureApiVersion": "2024-05-01",
+    }
+    assert rt.outputs == {
+        "azureApiVersion": "2024-05-01",
+        "disableBgpRoutePropagation": UNKNOWN,
+        "etag": UNKNOWN,
+        "id": UNKNOWN,
+        "location": "westeurope",
+        "name": UNKNOWN,
+        "provisioningState": UNKNOWN,
+        "resourceGuid": UNKNOWN,
+        "routes": UNKNOWN,
+        "subnets": UNKNOWN,
+        "tags": UNKNOWN,
+        "type": UNKNOWN,
+    }
+
+
+def test_sdk_defaults_and_given_names_are_kept(routes: ProgramRun) -> None:
+    subnet = routes.get("fw-subnet")
+    assert subnet.inputs["subnetName"] == "AzureFirewallSubnet"
+    assert subnet.inputs["privateEndpointNetworkPolicies"] == "Disabled"
+    assert subnet.inputs["privateLinkServiceNetworkPolicies"] == "Enabled"
+    assert "location" not in subnet.inputs  # a Subnet has no location
+    assert subnet.outputs["addressPrefix"] == "10.0.0.0/26"
+    assert "virtualNetworkName" not in subnet.outputs
+    rg = routes.get("rg")
+    assert rg.inputs == {
+        "resourceGroupName": "rg-net",
+        "location": "westeurope",
+        "azureApiVersion": "2024-03-01",
+    }
+
+
+def test_runs_are_deterministic(routes: ProgramRun) -> None:
+    again = run_program(PROGRAMS / "standalone_routes", "dev")
+    assert again.registrations == routes.registrations
+
+
+def test_pack_resources_carry_provider_inputs(routes: ProgramRun) -> None:
+    resources = routes.pack_resources()
+    assert [r.urn for r in resources] == [r.urn for r in routes.registrations]
+    route = resources[-1]
+    assert route.provider_urn == R + f"{PROVIDER}::default_3_29_0"
+    assert route.provider_inputs == {"location": "westeurope", "version": "3.29.0"}
+    assert route.outputs == routes.get("default-via-fw").outputs
+    assert resources[0].provider_urn == ""
+
+
+def test_blocked_program_end_to_end_through_the_real_pack(routes: ProgramRun) -> None:
+    result = drive_pack(PACK, routes.pack_resources(), project=routes.project, stack=routes.stack)
+    assert [(v.policy, v.level, v.urn) for v in result.violations] == [
+        ("kms-reachability", "mandatory", R + "azure-native:network:RouteTable::rt-spoke")
+    ]
+    lines = result.violations[0].message.splitlines()
+    assert lines[:4] == [
+        "Every subnet must reach every Azure KMS endpoint of its cloud on TCP 1688 from an Azure public IP.",
+        "Subnet rt-spoke (not attached in this stack) (westeurope, public cloud): Windows cannot activate. "
+        "KMS TCP 1688 is blocked to 20.118.99.224, 40.83.235.53, 23.102.135.246; VMs will fail with "
+        "0xC004F074 (no Key Management Service could be contacted).",
+        "Blocked by:",
+        "- Azure Firewall fw: no network rule allows TCP 1688 to 20.118.99.224, so the default deny drops it (§6.1)",
+    ]
+    assert (
+        "1. firewall fw: add a network rule collection kms-activation (Allow, priority 100) with rule "
+        "allow-kms: TCP 1688 from * to 20.118.99.224, 23.102.135.246, 40.83.235.53"
+    ) in lines
+    assert result.remediations == ()  # standalone Route children are never touched
+    assert result.preview_fails
+
+
+# -- components ----------------------------------------------------------------------------------
+
+
+C = "urn:pulumi:prod::spokes::"
+
+
+def test_component_children_carry_the_parent_type_chain(component: ProgramRun) -> None:
+    spoke = component.get("spoke1", "net:index:Spoke")
+    routing = component.get("spoke1", "net:index:SpokeRouting")
+    table = component.get("spoke1-rt")
+    vnet = component.get("spoke1", "azure-native:network:VirtualNetwork")
+    assert spoke.urn == C + "net:index:Spoke::spoke1"
+    assert routing.urn == C + "net:index:Spoke$net:index:SpokeRouting::spoke1"
+    assert (
+        table.urn == C + "net:index:Spoke$net:index:SpokeRouting$azure-native:network:RouteTable::spoke1-rt"
+    )
+    assert vnet.urn == C + "net:index:Spoke$azure-native:network:VirtualNetwork::spoke1"
+    assert (spoke.parent, routing.parent, table.parent, vnet.parent) == (
+        C + "pulumi:pulumi:Stack::spokes-prod",
+        spoke.urn,
+        routing.urn,
+        spoke.urn,
+    )
+    assert (spoke.custom, spoke.inputs, spoke.provider) == (False, {}, "")
+    assert (spoke.source, routing.source, table.source, vnet.source) == (
+        ("__main__.py", 5),
+        ("spoke.py", 29),
+        ("spoke.py", 10),
+        ("spoke.py", 30),
+    )
+
+
+def test_inline_route_table_reference_is_unknown_with_its_dependency(component: ProgramRun) -> None:
+    vnet = component.get("spoke2", "azure-native:network:VirtualNetwork")
+    table_urn = C + "net:index:Spoke$net:index:SpokeRouting$azure-native:network:RouteTable::spoke2-rt"
+    assert vnet.inputs["subnets"] == [
+        {"name": "app", "addressPrefix": "10.2.0.0/24", "routeTable": {"id": UNKNOWN}}
+    ]
+    assert vnet.property_dependencies == {"subnets": (table_urn,)}
+    assert vnet.inputs["location"] == "northeurope"
+    subnet_out = vnet.outputs["subnets"][0]
+    assert subnet_out["routeTable"]["id"] == UNKNOWN
+    assert subnet_out["routeTable"]["routes"] == UNKNOWN
+    assert subnet_out["addressPrefix"] == "10.2.0.0/24"
+    assert subnet_out["id"] == UNKNOWN
+    table = component.get("spoke2-rt")
+    assert table.outputs["routes"][0]["nextHopIpAddress"] == "10.0.0.4"
+
+
+def test_component_outputs_are_what_it_registered(component: ProgramRun) -> None:
+    assert component.get("spoke1", "net:index:SpokeRouting").outputs == {"routeTableId": UNKNOWN}
+    assert component.get("spoke1", "net:index:Spoke").outputs == {}
+
+
+# -- config ----------------------------------------------------------------------------------------
+
+
+def test_stack_config_reading() -> None:
+    project = load_project(PROGRAMS / "config")
+    assert project.name == "configured"
+    assert project.main == PROGRAMS / "config" / "src"
+    assert project.stack_config_dir == PROGRAMS / "config" / "stacks"
+    config = load_stack_config(project, "test")
+    assert dict(config.values) == {
+        "azure-native:location": "swedencentral",
+        "configured:prefix": "10.9.0.0/16",
+        "configured:subnetCount": "2",
+        "configured:dnsServers": '["10.9.0.4","10.9.0.5"]',
+        "configured:tags": '{"team":"network"}',
+        "configured:owner": "platform",
+        "configured:sharedKey": SECRET_PLACEHOLDER,
+    }
+    assert config.secret_keys == ("configured:sharedKey",)
+    assert load_stack_config(project, "empty").values == {}
+
+
+def test_program_reads_config_and_secure_value_is_a_secret(configured: ProgramRun) -> None:
+    vnet = configured.get("vnet")
+    assert vnet.inputs["subnets"] == [
+        {"name": "s0", "addressPrefix": "10.9.0.0/24"},
+        {"name": "s1", "addressPrefix": "10.9.1.0/24"},
+    ]
+    assert vnet.inputs["dhcpOptions"] == {"dnsServers": ["10.9.0.4", "10.9.0.5"]}
+    assert vnet.inputs["tags"] == {"team": "network", "owner": "platform"}
+    assert vnet.inputs["location"] == "swedencentral"
+    assert vnet.source == ("src/__main__.py", 13)
+    gateway = configured.get("onprem")
+    assert gateway.inputs["tags"] == {"key": Secret(SECRET_PLACEHOLDER)}
+    # The engine marks an output secret when the same-named input was.
+    assert gateway.outputs["tags"] == Secret({"key": SECRET_PLACEHOLDER})
+
+
+def test_config_argument_overrides_the_stack_file() -> None:
+    run = run_program(
+        PROGRAMS / "config", "test", config={"subnetCount": "1", "azure-native:location": "eastus"}
+    )
+    vnet = run.get("vnet")
+    assert vnet.inputs["subnets"] == [{"name": "s0", "addressPrefix": "10.9.0.0/24"}]
+    assert vnet.inputs["location"] == "eastus"
+
+
+# -- apply, Output.all, depends_on -------------------------------------------------------------------
+
+
+F = "urn:pulumi:dev::flow::"
+
+
+def test_apply_and_output_all_flow_as_known_or_unknown(flow: ProgramRun) -> None:
+    rule = flow.get("allow-kms")
+    nsg, vnet = (
+        F + "azure-native:network:NetworkSecurityGroup::nsg",
+        F + "azure-native:network:VirtualNetwork::vnet",
+    )
+    assert rule.inputs["description"] == UNKNOWN  # Output.all over the NSG's Azure name
+    assert rule.inputs["networkSecurityGroupName"] == UNKNOWN
+    assert rule.inputs["priority"] == 100.0
+    assert rule.property_dependencies == {
+        "description": (nsg, vnet),
+        "networkSecurityGroupName": (nsg,),
+        "sourceAddressPrefix": (vnet,),
+    }
+    assert rule.dependencies == (nsg, vnet)  # depends_on=[vnet] is among them
+    assert rule.outputs["description"] == UNKNOWN
+    assert "networkSecurityGroupName" not in rule.outputs
+
+
+def test_echoed_input_is_known_through_apply(flow: ProgramRun) -> None:
+    # vnet.address_space is an input echoed by PreviewOutputs, so the apply runs in a preview...
+    vnet = flow.get("vnet")
+    assert vnet.outputs["addressSpace"] == {
+        "addressPrefixes": ["10.4.0.0/16"],
+        "ipamPoolPrefixAllocations": UNKNOWN,
+    }
+    # ...but the SDK treats a value with any unknown inside as unknown, so the apply does not run.
+    assert flow.get("allow-kms").inputs["sourceAddressPrefix"] == UNKNOWN
+
+
+def test_depends_on_alone_adds_a_dependency_without_property_dependency(flow: ProgramRun) -> None:
+    rule = flow.get("allow-kms")
+    assert F + "azure-native:network:VirtualNetwork::vnet" in rule.dependencies
+
+
+# -- transformations and transforms ----------------------------------------------------------------
+
+
+def test_legacy_transformations_run_in_the_sdk() -> None:
+    run = run_program(PROGRAMS / "legacy_transformations", "dev")
+    table = run.get("rt")
+    assert table.inputs["tags"] == {"managed-by": "legacy"}
+    assert table.outputs["tags"] == {"managed-by": "legacy"}
+    route = run.get("kms")
+    assert route.inputs == {
+        "resourceGroupName": "rg-legacy",
+        "routeTableName": UNKNOWN,
+        "routeName": UNKNOWN,
+        "addressPrefix": "20.118.99.224/32",
+        "nextHopType": "Internet",
+        "azureApiVersion": "2024-05-01",
+    }
+    assert route.property_dependencies == {
+        "routeTableName": ("urn:pulumi:dev::legacy::azure-native:network:RouteTable::rt",)
+    }
+
+
+T = "urn:pulumi:dev::transforms::"
+KMS = {"name": "kms-1", "addressPrefix": "20.118.99.224/32", "nextHopType": "Internet"}
+
+
+def test_stack_transforms_apply_only_to_later_resources(transforms: ProgramRun) -> None:
+    before = transforms.get("before")
+    assert "routes" not in before.inputs and "tags" not in before.inputs
+    assert before.outputs["routes"] == UNKNOWN
+
+
+def test_stack_transforms_run_in_order_and_keep_property_dependencies(transforms: ProgramRun) -> None:
+    after = transforms.get("after")
+    assert after.inputs["routes"] == [
+        {
+            "name": "default",
+            "addressPrefix": "0.0.0.0/0",
+            "nextHopType": "VirtualAppliance",
+            "nextHopIpAddress": UNKNOWN,
+        },
+        KMS,
+    ]
+    # count_routes saw add_kms_route's result; leave_alone (the resource's own, run first) returned None.
+    assert after.inputs["tags"] == {"routes": "2"}
+    assert after.property_dependencies["routes"] == (T + "azure-native:network:NetworkInterface::nva-nic",)
+    assert after.outputs["routes"][1]["name"] == "kms-1"
+    assert after.outputs["routes"][1]["nextHopIpAddress"] == UNKNOWN
+
+
+def test_parent_transforms_run_before_stack_transforms(transforms: ProgramRun) -> None:
+    table = transforms.get("hub-rt")
+    assert table.urn == T + "net:index:Hub$azure-native:network:RouteTable::hub-rt"
+    assert table.inputs["disableBgpRoutePropagation"] is True
+    assert table.inputs["routes"] == [KMS]
+    assert table.inputs["tags"] == {"bgp": "off", "routes": "1"}
+    assert table.outputs["disableBgpRoutePropagation"] is True
+    nic = transforms.get("nva-nic")
+    assert "routes" not in nic.inputs and "tags" not in nic.inputs  # transforms return None for it
+
+
+# -- failures --------------------------------------------------------------------------------------
+
+
+def test_program_exception_is_a_program_error_with_its_own_traceback() -> None:
+    with pytest.raises(ProgramError) as caught:
+        run_program(PROGRAMS / "raises", "dev")
+    error = caught.value
+    assert error.exit_code == 2
+    assert str(error) == (
+        f"the Pulumi program {PROGRAMS / 'raises'} failed: "
+        "ValueError: '10.300.0.0/16' does not appear to be an IPv4 or IPv6 network"
+    )
+    tb = error.traceback
+    assert tb.startswith("Traceback (most recent call last):\n")
+    assert f'File "{PROGRAMS / "raises" / "__main__.py"}", line 10, in <module>' in tb
+    assert f'File "{PROGRAMS / "raises" / "layout.py"}", line 7, in spoke_prefix' in tb
+    assert tb.rstrip().endswith("ValueError: '10.300.0.0/16' does not appear to be an IPv4 or IPv6 network")
+    for runner_frame in ("kmsguard/engine", "runpy", "pulumi/runtime"):
+        assert runner_frame not in tb
+
+
+def test_a_program_that_hangs_times_out() -> None:
+    with pytest.raises(
+        KmsguardError, match=r"^the Pulumi program of project 'hangs' did not finish within 4 s"
+    ):
+        run_program(PROGRAMS / "hangs", "dev", timeout=4)
+
+
+def test_missing_project_file(tmp_path: Path) -> None:
+    with pytest.raises(KmsguardError, match=r"Pulumi\.yaml: no Pulumi project file \(Pulumi\.yaml\) here"):
+        run_program(tmp_path, "dev")
+
+
+def test_missing_stack_file() -> None:
+    with pytest.raises(KmsguardError, match=r"Pulumi\.staging\.yaml: no stack file of stack 'staging' here"):
+        run_program(PROGRAMS / "standalone_routes", "staging")
+
+
+def test_missing_main(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\nmain: app/\n")
+    with pytest.raises(KmsguardError, match=r"main: 'app/' does not exist"):
+        run_program(tmp_path, "dev")
+    (tmp_path / "app").mkdir()
+    with pytest.raises(KmsguardError, match=r"main: .*app has no __main__\.py"):
+        run_program(tmp_path, "dev")
+
+
+def test_other_runtimes_and_bad_project_files_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: nodejs\n")
+    with pytest.raises(KmsguardError, match=r"runtime: 'nodejs' is not supported"):
+        run_program(tmp_path, "dev")
+    (tmp_path / "Pulumi.yaml").write_text("runtime: python\n")
+    with pytest.raises(KmsguardError, match=r"name: missing or not a string"):
+        run_program(tmp_path, "dev")
+    (tmp_path / "Pulumi.yaml").write_text("name: [unclosed\n")
+    with pytest.raises(KmsguardError, match=r"is not valid YAML"):
+        run_program(tmp_path, "dev")
+
+
+def test_interpreter_choice(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text(
+        f"name: p\nruntime:\n  name: python\n  options:\n    virtualenv: {sys.prefix}\n"
+    )
+    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (tmp_path / "__main__.py").write_text("import sys\nprint(sys.executable)\n")
+    run = run_program(tmp_path, "dev")
+    assert run.stdout.strip() == str(Path(sys.prefix) / "bin" / "python")
+    assert [r.type for r in run.registrations] == ["pulumi:pulumi:Stack"]
+    with pytest.raises(KmsguardError, match=r"cannot start the program's interpreter /nonexistent/python"):
+        run_program(tmp_path, "dev", python="/nonexistent/python")
+    (tmp_path / "Pulumi.yaml").write_text(
+        f"name: p\nruntime:\n  name: python\n  options:\n    virtualenv: {tmp_path}\n"
+    )
+    with pytest.raises(KmsguardError, match=r"runtime\.options\.virtualenv: no Python interpreter in"):
+        run_program(tmp_path, "dev")
+
+
+# -- PreviewOutputs rules (previewOutputs.go), directly ----------------------------------------------
+
+
+def test_projection_rules() -> None:
+    from pulumi_azure_native import network
+
+    u = shapes.UNKNOWN
+    group = shapes.preview_outputs(
+        network.FirewallPolicyRuleCollectionGroup,
+        {
+            "priority": 100.0,
+            "ruleCollections": [{"ruleCollectionType": "FirewallPolicyFilterRuleCollection"}],
+        },
+    )
+    # A union (oneOf) keeps the input as given; a number stays a number.
+    assert group["ruleCollections"] == [{"ruleCollectionType": "FirewallPolicyFilterRuleCollection"}]
+    assert group["priority"] == 100.0
+    route = shapes.preview_outputs(
+        network.Route, {"addressPrefix": 10, "nextHopType": u, "routeTableName": "rt"}
+    )
+    assert route["addressPrefix"] == u  # a value of the wrong type is computed
+    assert route["nextHopType"] == u
+    assert "routeTableName" not in route
+    secret = {shapes.SIG_KEY: shapes.SECRET_SIG, "value": "x"}
+    table = shapes.preview_outputs(network.RouteTable, {"tags": {"k": secret}})
+    assert table["tags"] == {shapes.SIG_KEY: shapes.SECRET_SIG, "value": {"k": "x"}}
