@@ -66,7 +66,13 @@ def _parser() -> argparse.ArgumentParser:
             "--output", "-o", type=Path, help="write the report to this file instead of stdout"
         )
         command.add_argument("--color", choices=["auto", "always", "never"], default="auto")
-        command.add_argument("--policy-pack", type=Path, default=None, help=argparse.SUPPRESS)
+        command.add_argument(
+            "--policy-pack",
+            type=Path,
+            default=None,
+            metavar="DIR",
+            help="the policy pack to drive (default: the kmsguard pack, policy/ next to the kmsguard package)",
+        )
         command.add_argument("--timings", action="store_true", help="print the time split on stderr")
     return parser
 
