@@ -74,7 +74,7 @@ def target_for_image(
     if (windows_version is None) != (windows_edition is None):
         raise ValidationError(where, "windows_version/windows_edition", "give both or neither")
     if windows_version is not None and windows_edition is not None:
-        return activation_target(
+        target = activation_target(
             windows_version,
             windows_edition,
             cloud,
@@ -82,11 +82,33 @@ def target_for_image(
             delay_seconds=delay_seconds,
             where=where,
         )
+        if image_reference is not None and not isinstance(image_reference, pulumi.Output):
+            parts = [_image_field(image_reference, key) for key in ("publisher", "offer", "sku")]
+            found = load_catalog().marketplace_image(*parts)
+            # A Marketplace SKU that says another edition means one of the two is wrong.
+            if not isinstance(found, UnknownImage) and (found.version, found.edition) != (
+                target.version,
+                target.edition,
+            ):
+                raise ValidationError(
+                    where,
+                    "windows_edition",
+                    f"{target.version} {target.edition} contradicts image SKU {found.sku!r} "
+                    f"({found.version} {found.edition})",
+                )
+        return target
     if image_reference is None:
         raise ValidationError(
             where,
             "image_reference",
             "give the VM's Marketplace image reference, or windows_version and windows_edition",
+        )
+    if isinstance(image_reference, pulumi.Output):
+        raise ValidationError(
+            where,
+            "image_reference",
+            "is an Output; pass the plain dict or ImageReferenceArgs the VM uses (the edition is chosen at "
+            "preview), or give windows_version and windows_edition",
         )
     for key in CUSTOM_IMAGE_KEYS:
         if _image_field(image_reference, key) is not None:

@@ -183,6 +183,22 @@ ERRORS: list[tuple[dict[str, Any], str]] = [
 ]
 
 
+ERRORS.append(
+    (
+        {
+            "image_reference": {
+                "publisher": "MicrosoftWindowsServer",
+                "offer": "WindowsServer",
+                "sku": "2019-datacenter",
+            },
+            "windows_version": "2022",
+            "windows_edition": "Datacenter",
+        },
+        "KmsActivation a: windows_edition: 2022 Datacenter contradicts image SKU '2019-datacenter' (2019 Datacenter)",
+    )
+)
+
+
 @pytest.mark.parametrize(("kwargs", "message"), ERRORS)
 def test_edition_errors(kwargs: dict[str, Any], message: str) -> None:
     from kmsguard.pulumi.activation import target_for_image
@@ -193,6 +209,19 @@ def test_edition_errors(kwargs: dict[str, Any], message: str) -> None:
             "a", args["image_reference"], args["windows_version"], args["windows_edition"], "public"
         )
     assert str(info.value) == message
+
+
+def test_output_image_reference_is_an_error() -> None:
+    import pulumi
+
+    from kmsguard.pulumi.activation import target_for_image
+
+    with pytest.raises(ValidationError) as info:
+        target_for_image("a", pulumi.Output.from_input({"sku": "2022-datacenter"}), None, None, "public")
+    assert str(info.value) == (
+        "KmsActivation a: image_reference: is an Output; pass the plain dict or ImageReferenceArgs the VM uses "
+        "(the edition is chosen at preview), or give windows_version and windows_edition"
+    )
 
 
 def test_image_reference_args_object_is_read_like_a_dict() -> None:
