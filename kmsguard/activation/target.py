@@ -71,7 +71,7 @@ def activation_target(
             where,
             "edition",
             f"no KMS client setup key (GVLK) for Windows version {version!r} edition {edition!r} (§8.2); "
-            "`kmsguard catalog` lists the known pairs",
+            "kmsguard/catalog/data/gvlk.json lists the known pairs",
         )
     if cloud not in cat.clouds:
         raise ValidationError(where, "cloud", f"unknown cloud {cloud!r}; known: {', '.join(cat.clouds)}")

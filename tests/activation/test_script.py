@@ -100,7 +100,7 @@ BAD_TARGETS: list[tuple[tuple[str, str, str], dict[str, int], str]] = [
         ("2022", "Essentials", "public"),
         {},
         "activation: edition: no KMS client setup key (GVLK) for Windows version '2022' edition 'Essentials' (§8.2); "
-        "`kmsguard catalog` lists the known pairs",
+        "kmsguard/catalog/data/gvlk.json lists the known pairs",
     ),
     (
         ("2022", "Datacenter", "mars"),
