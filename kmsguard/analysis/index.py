@@ -103,19 +103,28 @@ class NetworkIndex:
                 elif isinstance(v, Unknown):
                     ar_unknown.append(rule)
         windows: set[Ref] = set()
+        unplaced = False
         for vm in network.vms.values():
             # Unknown OS counts as Windows: unknown is never a pass.
             if isinstance(vm.os_type, str) and vm.os_type.lower() != "windows":
                 continue
-            if not isinstance(vm.nics, Unknown):
+            if isinstance(vm.nics, Unknown):
+                unplaced = True
+            else:
                 for ref in vm.nics:
                     vm_nic = network.nics.get(ref) if isinstance(ref, str) else None
                     if vm_nic is None or isinstance(vm_nic.ip_configurations, Unknown):
+                        unplaced = True
                         continue
-                    windows.update(
-                        ipc.subnet for ipc in vm_nic.ip_configurations if isinstance(ipc.subnet, str)
-                    )
+                    for ipc in vm_nic.ip_configurations:
+                        if isinstance(ipc.subnet, str):
+                            windows.add(ipc.subnet)
+                        else:
+                            unplaced = True
             windows.update(network.vm_subnets.get(vm.key, ()))
+        if unplaced:
+            # A Windows VM whose subnet is unknown (or outside the stack) may be in any subnet.
+            windows.update(network.subnets)
         return NetworkIndex(
             network=network,
             gateways_by_vnet={k: tuple(v) for k, v in gw.items()},

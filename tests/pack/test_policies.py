@@ -169,6 +169,18 @@ def test_config_keys_change_the_verdicts(pack: PackProcess) -> None:
     assert found(preview(pack, stack.resources, {REACHABILITY: {"scope": "windows-vm-subnets"}})) == set()
 
 
+def test_scope_keeps_a_windows_vm_of_unknown_subnet_in_scope(pack: PackProcess) -> None:
+    # Regression: the VM's NIC is in hub/app, but its subnet id is unknown at preview and the property
+    # dependency names the hub VNet, which has two subnets. The VM counted for no subnet, so
+    # windows-vm-subnets dropped hub/app and the blocked subnet passed.
+    result = preview(
+        pack, T.windows_vm_behind_default_site().resources, {REACHABILITY: {"scope": "windows-vm-subnets"}}
+    )
+    ours = {f for f in found(result) if f[0] in (REACHABILITY, UNVERIFIED, AUTOFIX)}
+    assert ours == {(REACHABILITY, "mandatory", Stack().urn(T.VNET, "hub"))}
+    assert result.preview_fails is True
+
+
 # --- one analysis per AnalyzeStack, shared ------------------------------------------------------------
 
 

@@ -208,6 +208,23 @@ def test_topology(
     assert len(result.violations) == len(expected)
 
 
+def test_deployed_stack_with_state_outputs(pack: PackProcess) -> None:
+    resources = T.deployed_forced_tunnel()
+    blocked = preview(pack, resources, NO_AUTOFIX)
+    assert found(blocked) == {(REACHABILITY, MANDATORY, SPOKE)}
+    fixed = preview(pack, resources)
+    assert (found(fixed), fixed.preview_fails, [r.urn for r in fixed.remediations]) == (
+        set(),
+        False,
+        [RT_SPOKE],
+    )
+    [rt] = [r for r in fixed.final_resources if r.type == T.RT]
+    assert rt.outputs is not None and rt.outputs["routes"] == [
+        T.default_route("VirtualNetworkGateway"),
+        *T.kms_routes(T.PUBLIC_KMS),
+    ]
+
+
 # --- message content ------------------------------------------------------------------------------
 
 

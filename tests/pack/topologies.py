@@ -460,3 +460,95 @@ def inline_route_table_with_standalone_routes() -> Stack:
         extra_subnets=[{"name": "GatewaySubnet", "addressPrefix": "10.1.255.0/27"}],
     )
     return st
+
+
+def deployed_forced_tunnel() -> list[PackResource]:
+    """A preview with nothing to change: AnalyzeStack gets state outputs (ids and names known,
+    read-back fields, the table's ``subnets``), Analyze the inputs with their autonames."""
+    st = Stack()
+    rt_name, vnet_name = "rt-spoke3f2a9c1b", "spoke8d0e4b7a"
+    rt_id = arm_id(RG, f"routeTables/{rt_name}")
+    vnet_id = arm_id(RG, f"virtualNetworks/{vnet_name}")
+    subnet_id = f"{vnet_id}/subnets/app"
+    routes = [default_route("VirtualNetworkGateway")]
+    state = {"etag": 'W/"7"', "provisioningState": "Succeeded"}
+    rt = PackResource(
+        RT,
+        st.urn(RT, "rt-spoke"),
+        "rt-spoke",
+        {"resourceGroupName": RG, "routeTableName": rt_name, "location": "westeurope",
+         "azureApiVersion": "2024-05-01", "routes": routes},
+        {"id": rt_id, "name": rt_name, "type": "Microsoft.Network/routeTables", "location": "westeurope",
+         "azureApiVersion": "2024-05-01", "disableBgpRoutePropagation": False, "resourceGuid": "5c1d",
+         "routes": [{**r, **state, "id": f"{rt_id}/routes/{r['name']}", "hasBgpOverride": False,
+                     "type": "Microsoft.Network/routeTables/routes"} for r in routes],
+         "subnets": [{"id": subnet_id}], **state},
+        parent=st.root,
+        provider_urn=st.provider,
+    )  # fmt: skip
+    subnet = {"name": "app", "addressPrefix": "10.1.0.0/24", "routeTable": {"id": rt_id}}
+    vnet = PackResource(
+        VNET,
+        st.urn(VNET, "spoke"),
+        "spoke",
+        {"resourceGroupName": RG, "virtualNetworkName": vnet_name, "location": "westeurope",
+         "azureApiVersion": "2024-05-01", "addressSpace": {"addressPrefixes": ["10.1.0.0/16"]},
+         "subnets": [subnet]},
+        {"id": vnet_id, "name": vnet_name, "type": "Microsoft.Network/virtualNetworks", "location": "westeurope",
+         "azureApiVersion": "2024-05-01", "addressSpace": {"addressPrefixes": ["10.1.0.0/16"]},
+         "subnets": [{**subnet, **state, "id": subnet_id, "type": "Microsoft.Network/virtualNetworks/subnets",
+                      "privateEndpointNetworkPolicies": "Disabled", "privateLinkServiceNetworkPolicies": "Enabled"}],
+         "virtualNetworkPeerings": [], "enableDdosProtection": False, **state},
+        parent=st.root,
+        dependencies=(rt.urn,),
+        property_dependencies={"subnets": (rt.urn,)},
+        provider_urn=st.provider,
+    )  # fmt: skip
+    return [*st.resources, rt, vnet]
+
+
+NIC = "azure-native:network:NetworkInterface"
+VM = "azure-native:compute:VirtualMachine"
+
+
+def windows_vm_behind_default_site() -> Stack:
+    """``vpn_default_site`` plus a Windows Server VM whose NIC sits in ``hub/app`` (the subnet id is
+    unknown at preview and linked by property dependency), password a secret."""
+    st = vpn_default_site()
+    hub = st.resources[2]
+    nic = st.add(
+        NIC,
+        "vm-nic",
+        {
+            "resourceGroupName": RG,
+            "ipConfigurations": [
+                {"name": "ipconfig", "subnet": {"id": UNKNOWN}, "privateIPAllocationMethod": "Dynamic"}
+            ],
+        },
+        {"ipConfigurations": [hub.urn]},
+    )
+    st.add(
+        VM,
+        "vm",
+        {
+            "resourceGroupName": RG,
+            "hardwareProfile": {"vmSize": "Standard_D2s_v5"},
+            "osProfile": {
+                "computerName": "vm",
+                "adminUsername": "azureuser",
+                "adminPassword": Secret("S3cret!pass"),
+            },
+            "storageProfile": {
+                "imageReference": {
+                    "publisher": "MicrosoftWindowsServer",
+                    "offer": "WindowsServer",
+                    "sku": "2022-datacenter-azure-edition",
+                    "version": "latest",
+                },
+                "osDisk": {"createOption": "FromImage"},
+            },
+            "networkProfile": {"networkInterfaces": [{"id": UNKNOWN, "primary": True}]},
+        },
+        {"networkProfile": [nic.urn]},
+    )
+    return st
