@@ -57,7 +57,10 @@ def plain(value: Any) -> Any:
     """Read through a pulumi_policy ``Secret`` (Remediate keeps them wrapped) without copying it."""
     inner = getattr(value, "value", None)
     if type(value).__name__ == "Secret" and inner is not None:
-        return inner
+        value = inner
+    # Remediate deserializes a secret object into a Secret around a secrets-preserving proxy.
+    if type(value).__name__ in ("_DictSecretsProxy", "_ListSecretsProxy", "_DictProxy", "_ListProxy"):
+        return value["__target"]
     return value
 
 
@@ -106,7 +109,9 @@ def plan_kms_routes(routes: object, location: object, catalog: Catalog | None = 
     if not isinstance(routes, list | tuple):
         return RoutePlan(cloud_name, (), skipped="routes is not a list")
     parsed = [_parse(r) for r in routes]
-    uncertain = any(not r.certain for r in parsed)
+    # Only a route whose prefix is unknown may win for any IP; one with an Internet next hop cannot
+    # divert it. A known prefix with an unknown next hop is judged where it is selected (_select).
+    uncertain = any(r.prefix is None and r.hop != "internet" for r in parsed)
     names = {r.name for r in parsed if r.name}
     added: list[dict[str, str]] = []
     conflicts: list[str] = []

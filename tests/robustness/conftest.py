@@ -32,7 +32,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def pack() -> Iterator[PackProcess]:
-    """The real pack on ``policy/``, configured with its defaults (tests that reconfigure restore)."""
+    """The real pack on ``policy/``, configured with its defaults (tests that reconfigure restore).
+
+    The pack redacts every secret text it has been sent for the rest of its life (one process per
+    preview in the engine), so tests asserting exact texts use ``fresh_pack``."""
+    with PackProcess(PACK_DIR) as running:
+        running.configure({})
+        yield running
+
+
+@pytest.fixture
+def fresh_pack() -> Iterator[PackProcess]:
+    """A pack process of its own, as one ``pulumi preview`` gets."""
     with PackProcess(PACK_DIR) as running:
         running.configure({})
         yield running

@@ -5,13 +5,16 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 
-from kmsguard.engine import PackProcess, Secret
+from kmsguard.analysis import Verdict
+from kmsguard.engine import UNKNOWN, PackProcess, PackResource, Secret
+from kmsguard.policies import ROUTE_TABLE
+from kmsguard.remediate import plan_kms_routes
 
-from .estate import estate
-from .support import REACHABILITY, UNVERIFIED, observed, run_stack
+from .estate import KMS_IPS, estate
+from .support import REACHABILITY, UNVERIFIED, in_process, observed, run_stack, unwrap
 
 
-def test_regression_secret_names_echoed_by_the_pack(pack: PackProcess) -> None:
+def test_regression_secret_names_echoed_by_the_pack(fresh_pack: PackProcess) -> None:
     """pulumi_policy unwraps secrets before Analyze/AnalyzeStack, so a secret subnet or route name
     was printed in violation messages; the pack now redacts what Remediate saw as secret."""
     resources = estate()
@@ -23,6 +26,7 @@ def test_regression_secret_names_echoed_by_the_pack(pack: PackProcess) -> None:
     resources[nva] = replace(
         resources[nva], inputs={**resources[nva].inputs, "routeName": Secret("TopSecretRoute")}
     )
+    pack = fresh_pack
     run = run_stack(pack, resources)
     everything = "\n".join([*(v.message for v in run.violations), pack.stderr, pack.stdout])
     assert "TopSecret" not in everything
@@ -32,3 +36,64 @@ def test_regression_secret_names_echoed_by_the_pack(pack: PackProcess) -> None:
     assert blocked.startswith("Subnet vwan-spoke/[secret] (eastus, public cloud): Windows cannot activate.")
     [unknown] = [m for p, u, m in observed(run.stack_violations) if p == UNVERIFIED and u.endswith("::db")]
     assert "- route table rt-nva route [secret]: 0.0.0.0/0 → VirtualAppliance 10.9.0.4" in unknown
+
+
+def test_regression_autofix_added_routes_for_unknown_routes_that_cannot_divert() -> None:
+    """An unknown prefix on an Internet route, or an unknown next hop on a prefix holding no KMS IP,
+    cannot divert KMS traffic; the plan used to add all three /32s anyway (the analysis says
+    reachable)."""
+    harmless_prefix = [{"name": "a", "addressPrefix": UNKNOWN, "nextHopType": "Internet"}]
+    harmless_hop = [{"name": "b", "addressPrefix": "10.0.0.0/8", "nextHopType": UNKNOWN}]
+    for routes in (harmless_prefix, harmless_hop):
+        assert plan_kms_routes(unwrap(routes), "eastus").added == ()
+    # Still conservative where the unknown can win: an unknown prefix to an appliance.
+    risky = [
+        {
+            "name": "c",
+            "addressPrefix": UNKNOWN,
+            "nextHopType": "VirtualAppliance",
+            "nextHopIpAddress": "10.0.0.4",
+        }
+    ]
+    assert [r["addressPrefix"] for r in plan_kms_routes(unwrap(risky), "eastus").added] == [
+        f"{ip}/32" for ip in KMS_IPS
+    ]
+
+
+def test_regression_autofix_could_not_read_a_secret_route(pack: PackProcess) -> None:
+    """Remediate hands a secret route over as a Secret around a proxy; the plan could not read it,
+    took it as unknown and added a /32 for every KMS IP instead of the two that 0.0.0.0/3 diverts."""
+    route = {
+        "name": "default",
+        "addressPrefix": "0.0.0.0/3",
+        "nextHopType": "VirtualAppliance",
+        "nextHopIpAddress": "10.0.1.4",
+    }
+    table = PackResource(
+        ROUTE_TABLE,
+        f"urn:pulumi:dev::net::{ROUTE_TABLE}::rt",
+        "rt",
+        {"location": "eastus", "routes": [Secret(route)]},
+    )
+    [rem], _ = pack.remediate(table)
+    assert rem.after["routes"] == [
+        Secret(route),
+        {"name": "kms-20-118-99-224", "addressPrefix": "20.118.99.224/32", "nextHopType": "Internet"},
+        {"name": "kms-23-102-135-246", "addressPrefix": "23.102.135.246/32", "nextHopType": "Internet"},
+    ]
+
+
+def test_regression_unknown_vnet_name_hid_an_admin_rule(fresh_pack: PackProcess) -> None:
+    """A VNet whose name input is unknown may be the VNet a literal id names; the collector only
+    matched unnamed resources by logical name, so the AVNM group member (vnet-vwan) was taken as a
+    VNet outside the stack and the deny-1688 admin rule vanished: reachable instead of unknown."""
+    resources = estate()
+    i = next(i for i, r in enumerate(resources) if r.name == "vwan-spoke")
+    resources[i] = replace(resources[i], inputs={**resources[i].inputs, "virtualNetworkName": UNKNOWN})
+    [apps] = [s for s in in_process(resources).subnets if s.name == "vwan-spoke/apps"]
+    assert apps.verdict is Verdict.UNKNOWN
+    run = run_stack(fresh_pack, resources)
+    [message] = [
+        m for p, u, m in observed(run.stack_violations) if p == UNVERIFIED and u.endswith("::vwan-spoke")
+    ]
+    assert message.startswith("Subnet vwan-spoke/apps (eastus, public cloud): KMS TCP 1688 reachability to ")

@@ -300,11 +300,15 @@ class Stack:
         preview has no visible name. Pulumi names an unnamed resource after its logical name (plus
         a random suffix for top-level resources, §2.6), and a program that writes a literal id for
         its own resource usually gives it the same name; so only a resource whose logical name
-        starts the referenced name is taken as a possible match."""
+        starts the referenced name is taken as a possible match. A name input that is set but
+        unknown (computed from another output) or malformed may be any name."""
         return [
             x
             for x in self.by_kind.get(kind, ())
-            if x.azure_name is None and x.id is None and _rg_ok(x.rg, rg) and lname.startswith(x.name.lower())
+            if x.azure_name is None
+            and x.id is None
+            and _rg_ok(x.rg, rg)
+            and (lname.startswith(x.name.lower()) or x.arm.name_prop in x.props)
         ]
 
     def _parent_ok(self, x: Res, parsed: ArmId) -> bool:
