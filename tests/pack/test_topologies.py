@@ -167,6 +167,17 @@ CASES: list[Case] = [
         set(),
     ),
     ("appliance-autofix", T.third_party_appliance, {}, set(), False, {RT_SPOKE}),
+    # --- BGP (scenario 20) and the Default Site escape (§3.1) ----------------------------------------
+    (
+        "expressroute-bgp-unknown",
+        lambda: T.expressroute_gateway(disable_bgp=False),
+        {},
+        {(UNVERIFIED, ADVISORY, SPOKE)},
+        False,
+        set(),
+    ),
+    ("expressroute-bgp-off", lambda: T.expressroute_gateway(disable_bgp=True), {}, set(), False, set()),
+    ("vpn-default-site-internet-escape", T.vpn_default_site_with_internet_escape, {}, set(), False, set()),
     # --- out of the stack -------------------------------------------------------------------------
     (
         "out-of-stack-route-table",

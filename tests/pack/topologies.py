@@ -552,3 +552,50 @@ def windows_vm_behind_default_site() -> Stack:
         {"networkProfile": [nic.urn]},
     )
     return st
+
+
+def expressroute_gateway(*, disable_bgp: bool) -> Stack:
+    """Scenario 20: an ExpressRoute gateway may learn 0.0.0.0/0 over BGP, invisible in ARM; a route
+    table with gateway route propagation off keeps BGP routes out of the subnet."""
+    st = Stack()
+    rt_props: dict[str, Any] = {
+        "resourceGroupName": RG,
+        "routes": [],
+        "disableBgpRoutePropagation": disable_bgp,
+    }
+    rt = st.add(RT, "rt-spoke", rt_props)
+    vnet = spoke(
+        st,
+        subnet={"routeTable": {"id": UNKNOWN}},
+        deps=[rt.urn],
+        extra_subnets=[{"name": "GatewaySubnet", "addressPrefix": "10.1.255.0/27"}],
+    )
+    st.add(
+        GW,
+        "er",
+        {
+            "resourceGroupName": RG,
+            "gatewayType": "ExpressRoute",
+            "sku": {"name": "Standard", "tier": "Standard"},
+            "ipConfigurations": [{"name": "ipconfig", "subnet": {"id": UNKNOWN}}],
+        },
+        {"ipConfigurations": [vnet.urn]},
+    )
+    return st
+
+
+def vpn_default_site_with_internet_escape() -> Stack:
+    """§3.1 per-subnet escape: a route table 0.0.0.0/0 → Internet on the subnet beats the Default Site."""
+    st = vpn_default_site()
+    rt = route_table(st, [default_route("Internet")])
+    hub = st.resources[2]
+    subnets = [
+        {**s, "routeTable": {"id": UNKNOWN}} if s["name"] == "app" else s for s in hub.inputs["subnets"]
+    ]
+    inputs = {k: v for k, v in hub.inputs.items() if k not in ("virtualNetworkName", "__createBeforeDelete")}
+    st.resources.remove(hub)
+    rebuilt = st.add(VNET, "hub", {**inputs, "subnets": subnets}, {"subnets": [rt.urn]})
+    # Keep registration order sensible: the VNet after its route table, the gateway after the VNet.
+    st.resources.remove(rebuilt)
+    st.resources.insert(st.resources.index(rt) + 1, rebuilt)
+    return st
