@@ -63,7 +63,8 @@ class _ImportClock(importlib.abc.MetaPathFinder):
             sys.meta_path.remove(self)
 
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
-        if self._finding or not fullname.startswith("pulumi_azure_native"):
+        # Inside a timed import, nested modules are already on the clock: leave them to the usual finders.
+        if self._finding or self._depth or not fullname.startswith("pulumi_azure_native"):
             return None
         self._finding = True
         try:

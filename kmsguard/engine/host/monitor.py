@@ -145,6 +145,14 @@ class RecordingMonitor(MockMonitor):
         return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
     def ReadResource(self, request: Any) -> Any:
+        try:
+            return self._read(request)
+        except BaseException as exc:
+            if self.error is None:
+                self.error = exc
+            raise
+
+    def _read(self, request: Any) -> Any:
         # A read resource's state comes from the cloud even in a preview, so every output but the
         # given id is unknown offline.
         urn = self.engine_urn(request.parent, request.type, request.name)
@@ -192,6 +200,9 @@ class RecordingMonitor(MockMonitor):
         provider = self._provider_for(request, parent) if custom else ""
         cls = self.classes.get(request.type)
         if custom and request.type.startswith("pulumi:providers:"):
+            # The engine records the plugin version among a provider's inputs (resmon.RegisterResource).
+            if request.version:
+                inputs["version"] = str(request.version)
             outputs = dict(inputs)
         elif custom and cls is not None and request.type.startswith("azure-native:"):
             inputs = shapes.check_inputs(cls, inputs, self._provider_location(provider))
@@ -274,8 +285,9 @@ class RecordingMonitor(MockMonitor):
         package = str(request.type).split(":", 1)[0]
         if request.provider:
             return str(request.provider)
-        if package in request.providers:
-            return str(request.providers[package])
+        providers = request.providers if "providers" in request.DESCRIPTOR.fields_by_name else {}
+        if package in providers:
+            return str(providers[package])
         return self._default_provider(package, str(request.version))
 
     def _default_provider(self, package: str, version: str) -> str:

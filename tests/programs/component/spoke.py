@@ -5,7 +5,9 @@ import pulumi_azure_native as azure
 
 
 class SpokeRouting(pulumi.ComponentResource):
-    def __init__(self, name: str, resource_group_name: pulumi.Input[str], opts: pulumi.ResourceOptions) -> None:
+    def __init__(
+        self, name: str, resource_group_name: pulumi.Input[str], opts: pulumi.ResourceOptions
+    ) -> None:
         super().__init__("net:index:SpokeRouting", name, {}, opts)
         self.table = azure.network.RouteTable(
             f"{name}-rt",

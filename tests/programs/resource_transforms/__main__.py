@@ -50,7 +50,14 @@ nva = azure.network.NetworkInterface(
     "nva-nic",
     resource_group_name="rg-t",
     enable_ip_forwarding=True,
-    ip_configurations=[{"name": "ipconfig", "subnet": {"id": "/subscriptions/0/resourceGroups/rg-t/providers/Microsoft.Network/virtualNetworks/hub/subnets/nva"}}],
+    ip_configurations=[
+        {
+            "name": "ipconfig",
+            "subnet": {
+                "id": "/subscriptions/0/resourceGroups/rg-t/providers/Microsoft.Network/virtualNetworks/hub/subnets/nva"
+            },
+        }
+    ],
 )
 after = azure.network.RouteTable(
     "after",
