@@ -196,7 +196,7 @@ def _groups(endpoints: Sequence[EndpointResult]) -> list[tuple[EndpointResult, l
     """Endpoints whose paths are the same but for their IP, each group drawn once."""
     order: list[tuple[object, list[EndpointResult]]] = []
     for e in endpoints:
-        key = (e.verdict, tuple((t.kind, t.outcome, t.urn, t.detail.replace(e.ip, "{ip}")) for t in _hops(e)))
+        key = (e.verdict, tuple((t.kind, t.outcome, t.urn, _generic(t.detail, e.ip)) for t in _hops(e)))
         for k, members in order:
             if k == key:
                 members.append(e)
@@ -206,11 +206,16 @@ def _groups(endpoints: Sequence[EndpointResult]) -> list[tuple[EndpointResult, l
     return [(members[0], members) for _, members in order]
 
 
+def _generic(detail: str, ip: str) -> str:
+    """The detail with the endpoint's IP (and the route names derived from it) as a placeholder."""
+    return detail.replace(ip, "‹ip›").replace(ip.replace(".", "-"), "‹ip›")
+
+
 def _hops(e: EndpointResult) -> list[Step]:
     return [t for t in e.trace if t.kind in PATH_KINDS or t.outcome in (Outcome.BLOCK, Outcome.UNKNOWN)]
 
 
-_SELECTED = re.compile(r"\s*\(selected for [0-9.]+\)")
+_SELECTED = re.compile(r"\s*\(selected for [^)]*\)")
 _SECTION = re.compile(r"\s*\((?:§|S\d)[^)]*\)")
 
 
@@ -268,7 +273,7 @@ def _nodes(s: SubnetResult, e: EndpointResult, members: Sequence[EndpointResult]
     hops = _hops(e)
     for i, t in enumerate(hops):
         # One drawing stands for every member's IP, so the label names none of them.
-        detail = t.detail.replace(e.ip, "the KMS IP") if len(members) > 1 else t.detail
+        detail = _generic(t.detail, e.ip) if len(members) > 1 else t.detail
         nodes.append(_Node(t.kind, _label(detail), t.outcome, t.detail))
         last = i + 1 == len(hops)
         if t.kind == "route" and (last or hops[i + 1].kind == "route"):

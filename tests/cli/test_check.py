@@ -199,3 +199,11 @@ def test_usage_errors_exit_2() -> None:
     proc = run("check", str(BLOCKED), "--format", "xml")
     assert proc.returncode == 2
     assert "invalid choice: 'xml'" in proc.stderr
+
+
+def test_colour_only_when_asked_or_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(BLOCKED), "--color", "always"]) == 1
+    out = capsys.readouterr().out
+    assert "vnet-spoke/snet-app (VNet vnet-spoke, westeurope, public cloud): \x1b[31mBLOCKED\x1b[0m" in out
+    assert main(["check", str(BLOCKED), "--color", "always", "--format", "json"]) == 1
+    assert "\x1b[" not in capsys.readouterr().out, "colour is for the text report only"
