@@ -574,3 +574,38 @@ def test_twenty_resource_program() -> None:
         "program",
         "total",
     }
+
+
+def test_a_failing_transform_is_the_program_error_of_that_resource(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi\n"
+        "import pulumi_azure_native as azure\n"
+        "\n"
+        "def needs_routes(args):\n"
+        "    return pulumi.ResourceTransformResult(props={**args.props, 'n': len(args.props['routes'])}, opts=args.opts)\n"
+        "\n"
+        "pulumi.runtime.register_resource_transform(needs_routes)\n"
+        "azure.network.RouteTable('rt', resource_group_name='rg')\n"
+    )
+    with pytest.raises(ProgramError) as caught:
+        run_program(tmp_path, "dev")
+    assert str(caught.value) == (
+        f"the Pulumi program {tmp_path} failed: transform needs_routes failed on "
+        "azure-native:network:RouteTable 'rt': KeyError: 'routes'"
+    )
+    assert f'File "{tmp_path / "__main__.py"}", line 5, in needs_routes' in caught.value.traceback
+
+
+def test_sys_exit_zero_ends_the_program_normally(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (tmp_path / "__main__.py").write_text(
+        "import sys\nimport pulumi_azure_native as azure\n"
+        "azure.network.RouteTable('rt', resource_group_name='rg')\nsys.exit(0)\n"
+    )
+    assert [r.name for r in run_program(tmp_path, "dev").registrations] == ["p-dev", "default_3_29_0", "rt"]
+    (tmp_path / "__main__.py").write_text("import sys\nsys.exit(3)\n")
+    with pytest.raises(ProgramError, match=r"failed: SystemExit: 3$"):
+        run_program(tmp_path, "dev")

@@ -142,7 +142,7 @@ def main(spec_path: str) -> int:
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    from .monitor import NullMocks, RecordingMonitor, TransformError
+    from .monitor import NullMocks, RecordingMonitor
 
     timings["import_pulumi"] = time.perf_counter() - began
 
@@ -183,20 +183,7 @@ def main(spec_path: str) -> int:
         try:
             loop.run_until_complete(run_pulumi_func(lambda: _run_path(program)))
         except BaseException as exc:  # the program's failure is the result, not a crash of the host
-            if monitor.error is not None and not isinstance(monitor.error, TransformError):
-                error = {
-                    "kind": "runner",
-                    "message": f"{type(monitor.error).__name__}: {monitor.error}",
-                    "traceback": "".join(traceback.format_exception(monitor.error)),
-                }
-            else:
-                shown = exc.original if isinstance(exc, TransformError) else exc
-                prefix = f"{exc}\n" if isinstance(exc, TransformError) else ""
-                error = {
-                    "kind": "program",
-                    "message": prefix + "".join(traceback.format_exception_only(shown)).strip(),
-                    "traceback": prefix + program_traceback(shown, project_dir),
-                }
+            error = _failure(exc, monitor.error, project_dir)
     timings["program"] = time.perf_counter() - began
     timings["import_azure_native"] = clock.seconds
     sys.stdout.flush()
@@ -205,6 +192,29 @@ def main(spec_path: str) -> int:
     with open(spec["result"], "w", encoding="utf-8") as handle:
         json.dump({"records": monitor.records, "error": error, "timings": timings}, handle)
     return 0
+
+
+def _failure(
+    exc: BaseException, monitor_error: BaseException | None, project_dir: Path
+) -> dict[str, str] | None:
+    """What to report for an exception that ended the run: the runner's own failure, or the program's."""
+    from .monitor import TransformError
+
+    if monitor_error is not None and not isinstance(monitor_error, TransformError):
+        return {
+            "kind": "runner",
+            "message": f"{type(monitor_error).__name__}: {monitor_error}",
+            "traceback": "".join(traceback.format_exception(monitor_error)),
+        }
+    if isinstance(exc, SystemExit) and exc.code in (0, None):
+        return None  # the program ended itself successfully; what it registered stands
+    shown = exc.original if isinstance(exc, TransformError) else exc
+    prefix = f"{exc}: " if isinstance(exc, TransformError) else ""
+    return {
+        "kind": "program",
+        "message": prefix + "".join(traceback.format_exception_only(shown)).strip(),
+        "traceback": (f"{exc}:\n" if prefix else "") + program_traceback(shown, project_dir),
+    }
 
 
 def _run_path(program: str) -> None:

@@ -433,5 +433,5 @@ class TransformError(Exception):
 
     def __init__(self, type_: str, name: str, transform: Any, exc: BaseException) -> None:
         label = getattr(transform, "__qualname__", repr(transform))
-        super().__init__(f"transform {label} failed on {type_} {name!r}: {exc}")
+        super().__init__(f"transform {label} failed on {type_} {name!r}")
         self.original = exc
