@@ -81,7 +81,7 @@ ENGINE_KEYS = frozenset({"enforcementLevel"})
 
 def parse_settings(config: Mapping[str, Any] | None, where: str = "config") -> Settings:
     """Validate ``config`` against ``CONFIG_SCHEMA`` and build ``Settings``; errors name the key."""
-    data = {k: v for k, v in (config or {}).items() if k not in ENGINE_KEYS}
+    data = {k: _integral(v) for k, v in (config or {}).items() if k not in ENGINE_KEYS}
     validator = jsonschema.Draft202012Validator(CONFIG_SCHEMA)
     errors = list(validator.iter_errors(data))
     if errors:
@@ -118,6 +118,18 @@ def parse_settings(config: Mapping[str, Any] | None, where: str = "config") -> S
         else (),
         absent_default_outbound=data.get("absentDefaultOutboundAccess", "allowed"),
     )
+
+
+def _integral(value: Any) -> Any:
+    """Whole floats as ints: Configure carries every number as a double (pulumi-mechanics §1.8), so
+    ``"port": 1688`` reaches the pack as ``1688.0``."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    return value
 
 
 def _message(err: jsonschema.ValidationError) -> str:

@@ -97,3 +97,16 @@ def test_regression_unknown_vnet_name_hid_an_admin_rule(fresh_pack: PackProcess)
         m for p, u, m in observed(run.stack_violations) if p == UNVERIFIED and u.endswith("::vwan-spoke")
     ]
     assert message.startswith("Subnet vwan-spoke/apps (eastus, public cloud): KMS TCP 1688 reachability to ")
+
+
+def test_regression_config_port_arrived_as_a_float(fresh_pack: PackProcess) -> None:
+    """Configure carries numbers as doubles, so a valid ``extraEndpoints[].port`` of 1688 reached the
+    pack as 1688.0 and was rejected: "[0].port: must be an integer, got number"."""
+    endpoint = {"cloud": "public", "fqdn": "kms.contoso.com", "ip": "20.1.2.3", "port": 1688}
+    fresh_pack.configure({REACHABILITY: {"extraEndpoints": [endpoint]}})
+    run = run_stack(fresh_pack, estate())
+    assert not any("could not evaluate" in v.message for v in run.stack_violations)
+    [blocked] = [
+        m for p, u, m in observed(run.stack_violations) if p == REACHABILITY and u.endswith("::vwan-spoke")
+    ]
+    assert "KMS TCP 1688 is blocked to 20.118.99.224, 40.83.235.53, 23.102.135.246, 20.1.2.3;" in blocked
