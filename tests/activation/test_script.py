@@ -220,3 +220,27 @@ def test_bootstrap_carries_the_script_compressed() -> None:
     assert gzip.decompress(base64.b64decode(payload.group(1))).decode("utf-8") == script
     assert len(command) < 8000
     assert _parse_errors(command.split('-Command "', 1)[1][:-1]) == []
+
+
+def test_script_and_twin_read_the_same_data() -> None:
+    # The twin is only a twin if the script's decision uses the same keys and reason texts.
+    script = render_script(_target())
+    data = embedded(script)
+    for key in (
+        "channelPattern",
+        "keepKeyChannels",
+        "installKeyChannels",
+        "neverChangeKeyPattern",
+        "errorPattern",
+    ):
+        assert f"$Config.{key}" in script, key
+    reasons = data["reasons"]
+    assert isinstance(reasons, dict)
+    for key in reasons:
+        assert f"$Config.reasons.'{key}'" in script, key
+    decision = script[script.index("function Get-Decision") : script.index("function Test-Tcp")]
+    assert (
+        decision.index("keepKeyChannels")
+        < decision.index("installKeyChannels")
+        < decision.index("neverChangeKeyPattern")
+    )
