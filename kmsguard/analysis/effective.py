@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import cast
 
 from kmsguard.analysis.index import NetworkIndex
 from kmsguard.analysis.match import canonical
@@ -41,7 +42,20 @@ def subnet_routes(
 
     A firewall without a management NIC cannot be forced-tunneled: Azure disables default routes on
     its subnet that do not go to the Internet (§3.3, F1), so those are dropped for it.
+
+    Memoised per index: a hub's firewall subnet is asked once per spoke subnet and endpoint, and
+    its system routes hold one peering route per spoke.
     """
+    key = ("subnet-routes", subnet.key, firewall_forced_tunnel)
+    cached = index.memo.get(key)
+    if isinstance(cached, tuple) and cached[0] is subnet:
+        return cast(SubnetRoutes, cached[1])
+    result = _subnet_routes(index, subnet, firewall_forced_tunnel)
+    index.memo[key] = (subnet, result)
+    return result
+
+
+def _subnet_routes(index: NetworkIndex, subnet: Subnet, firewall_forced_tunnel: bool | None) -> SubnetRoutes:
     network = index.network
     vnet = network.vnets.get(subnet.vnet) if isinstance(subnet.vnet, str) else None
     routes = system_routes(network, vnet)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from kmsguard.analysis.filtering import ALLOW, DENY, FlowSource, match_source
 from kmsguard.analysis.index import NetworkIndex
@@ -197,19 +198,49 @@ def _destination(
     return tri_any(results)
 
 
-def firewall_decision(
-    index: NetworkIndex,
-    fw: AzureFirewall,
-    ip: IPv4Address,
-    src: FlowSource,
-    fqdn_ips: dict[str, tuple[str, ...]] | None,
-) -> tuple[frozenset[str], str, OrderedCollection | None, list[str]]:
-    """Possible actions for the KMS flow, the deciding rule, its collection, and uncertainty reasons."""
+@dataclass(frozen=True, slots=True)
+class _PlannedRule:
+    """A rule with the parts of its match that do not depend on the flow's source, worked out once."""
+
+    collection: OrderedCollection
+    acts: frozenset[str]
+    rule: FirewallNetworkRule
+    pre: Tri  # protocol, port and destination together
+    pre_why: tuple[str, ...]  # protocol and port reasons (they come before the source's)
+    dest: Tri
+    dest_why: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _UnknownRules:
+    acts: frozenset[str]
+    why: str
+
+
+# One step of the walk: a collection whose rules are unknown, the R6.1 reasons of rules that cannot
+# match whatever the source, or a rule whose match depends on the source.
+_PlanStep = _UnknownRules | tuple[str, ...] | _PlannedRule
+
+
+def _plan(
+    index: NetworkIndex, fw: AzureFirewall, ip: IPv4Address, fqdn_ips: dict[str, tuple[str, ...]] | None
+) -> tuple[list[str], list[_PlanStep]]:
+    """The rule walk of ``firewall_decision`` minus the source, shared by every subnet behind ``fw``.
+
+    Protocol, port and destination depend only on the rule and the KMS IP; computing them once per
+    firewall and IP keeps the per-subnet cost to the rules that can match at all (hub firewalls
+    carry thousands of rules in large estates)."""
+    # Keyed by the identity of everything the walk reads (the firewall, its policy chain, the IP
+    # groups), so a plan stays valid in the repair loop's copies of the network (NetworkIndex.derive).
+    chain = policy_chain(index, fw.policy)[0] if fw.policy is not None else []
+    ip_groups = index.network.ip_groups
+    fqdn_key = None if fqdn_ips is None else tuple(sorted(fqdn_ips.items()))
+    key = ("firewall-plan", id(fw), tuple(id(p) for p in chain), id(ip_groups), ip, fqdn_key)
+    cached = index.memo.get(key)
+    if cached is not None:
+        return cast(tuple[list[str], list[_PlanStep]], cast(tuple[object, ...], cached)[1:])
     collections, problems = ordered_network_collections(index, fw)
-    possible: set[str] = set()
-    why = list(problems)
-    if problems:
-        possible |= {ALLOW, DENY}
+    steps: list[_PlanStep] = []
     for oc in collections:
         action = oc.collection.action
         acts = (
@@ -222,43 +253,77 @@ def firewall_decision(
             )
         )
         if isinstance(oc.collection.rules, Unknown):
-            possible |= acts
-            why.append(f"rules of collection {oc.collection.name} unknown")
+            steps.append(_UnknownRules(acts, f"rules of collection {oc.collection.name} unknown"))
             continue
         for rule in oc.collection.rules:
-            local: list[str] = []
-            m = tri_all(
+            pre_why: list[str] = []
+            dest_why: list[str] = []
+            proto = _protocols(rule.protocols, pre_why)
+            port = port_matches(rule.destination_ports, KMS_PORT, pre_why, "destination port")
+            dest = _destination(index, fw, rule, ip, fqdn_ips, dest_why)
+            pre = tri_all([proto, port, dest])
+            if pre is Tri.NO:
+                r61 = tuple(w for w in (*pre_why, *dest_why) if "R6.1" in w)
+                if r61:
+                    steps.append(r61)
+                continue
+            steps.append(_PlannedRule(oc, acts, rule, pre, tuple(pre_why), dest, tuple(dest_why)))
+    index.memo[key] = ((fw, chain, ip_groups), problems, steps)  # the pins keep the ids unique
+    return problems, steps
+
+
+def firewall_decision(
+    index: NetworkIndex,
+    fw: AzureFirewall,
+    ip: IPv4Address,
+    src: FlowSource,
+    fqdn_ips: dict[str, tuple[str, ...]] | None,
+) -> tuple[frozenset[str], str, OrderedCollection | None, list[str]]:
+    """Possible actions for the KMS flow, the deciding rule, its collection, and uncertainty reasons."""
+    problems, steps = _plan(index, fw, ip, fqdn_ips)
+    possible: set[str] = set()
+    why = list(problems)
+    if problems:
+        possible |= {ALLOW, DENY}
+    for step in steps:
+        if isinstance(step, _UnknownRules):
+            possible |= step.acts
+            why.append(step.why)
+            continue
+        if isinstance(step, tuple):
+            why.extend(step)
+            continue
+        rule, oc = step.rule, step.collection
+        local = list(step.pre_why)
+        source = (
+            tri_any([match_source(rule.source_addresses, src, local, "source"), Tri.NO])
+            if not rule.source_ip_groups
+            else tri_any(
                 [
-                    _protocols(rule.protocols, local),
-                    port_matches(rule.destination_ports, KMS_PORT, local, "destination port"),
-                    tri_any([match_source(rule.source_addresses, src, local, "source"), Tri.NO])
-                    if not rule.source_ip_groups
-                    else tri_any(
-                        [
-                            match_source(rule.source_addresses, src, local, "source"),
-                            match_source(
-                                _ip_group_addresses(index, rule.source_ip_groups, local),
-                                src,
-                                local,
-                                "source IP group",
-                            ),
-                        ]
+                    match_source(rule.source_addresses, src, local, "source"),
+                    match_source(
+                        _ip_group_addresses(index, rule.source_ip_groups, local),
+                        src,
+                        local,
+                        "source IP group",
                     ),
-                    _destination(index, fw, rule, ip, fqdn_ips, local),
                 ]
             )
-            if m is Tri.NO:
-                why.extend(w for w in local if "R6.1" in w)
-                continue
-            possible |= acts
-            desc = (
-                f"firewall policy {oc.policy} rule collection group {oc.group} collection {oc.collection.name} rule {rule.name}"
-                if oc.group != "classic"
-                else f"firewall {oc.policy} network rule collection {oc.collection.name} rule {rule.name}"
-            )
-            if m is Tri.YES:
-                return frozenset(possible), desc, oc, why
-            why.append(f"{desc} may match ({', '.join(local)})")
+        )
+        local.extend(step.dest_why)
+        m = tri_all([step.pre, source])
+        if m is Tri.NO:
+            why.extend(w for w in local if "R6.1" in w)
+            continue
+        possible |= step.acts
+        desc = (
+            f"firewall policy {oc.policy} rule collection group {oc.group} collection {oc.collection.name} rule {rule.name}"
+            if oc.group != "classic"
+            else f"firewall {oc.policy} network rule collection {oc.collection.name} rule {rule.name}"
+        )
+        if m is Tri.YES:
+            return frozenset(possible), desc, oc, why
+        why.append(f"{desc} may match ({', '.join(local)})")
     possible.add(DENY)
     return frozenset(possible), "", None, why
 

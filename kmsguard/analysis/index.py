@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kmsguard.model import (
     AdminRule,
@@ -18,8 +19,25 @@ from kmsguard.model import (
     RouteServer,
     Subnet,
     Unknown,
+    VirtualMachine,
     VirtualNetworkGateway,
 )
+
+# The Network fields ``NetworkIndex.build`` reads, and those the memoised effective routes depend on.
+_INDEXED = (
+    "gateways",
+    "route_servers",
+    "hub_connections",
+    "firewalls",
+    "subnets",
+    "dns_zone_links",
+    "dns_rulesets",
+    "nics",
+    "admin_rules",
+    "vms",
+    "vm_subnets",
+)
+_ROUTED = ("vnets", "subnets", "route_tables", "gateways", "hubs", "hub_connections")
 
 
 @dataclass(frozen=True)
@@ -37,9 +55,31 @@ class NetworkIndex:
     rulesets_by_vnet: Mapping[Ref, tuple[DnsForwardingRuleset, ...]]
     rulesets_vnet_unknown: tuple[DnsForwardingRuleset, ...]
     nics_by_subnet: Mapping[Ref, tuple[tuple[NetworkInterface, int], ...]]
+    nics_subnet_unknown: tuple[tuple[NetworkInterface, int], ...]  # IP configurations, in NIC order
+    vms_by_nic: Mapping[Ref, tuple[VirtualMachine, ...]]
     admin_rules_by_vnet: Mapping[Ref, tuple[AdminRule, ...]]
     admin_rules_vnet_unknown: tuple[AdminRule, ...]
     windows_subnets: frozenset[Ref]
+    # Results that depend only on the network, computed on first use by the analysis steps.
+    memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
+
+    def derive(self, network: Network) -> NetworkIndex:
+        """The index of ``network``, a copy of this index's network with a few entries replaced (the
+        repair loop re-analyses one subnet after each round of fixes). What the changes cannot
+        affect is reused: rebuilding everything per blocked subnet would make the analysis
+        quadratic in the size of the estate."""
+        old = self.network
+        if all(getattr(old, f) == getattr(network, f) for f in _INDEXED):
+            index = dataclasses.replace(self, network=network, memo={})
+        else:
+            index = NetworkIndex.build(network)
+        keep_routes = all(getattr(old, f) == getattr(network, f) for f in _ROUTED)
+        for key, value in self.memo.items():
+            family = key[0] if isinstance(key, tuple) else None
+            # firewall plans are keyed by the identity of everything they read (see firewall._plan)
+            if family == "firewall-plan" or (family == "subnet-routes" and keep_routes):
+                index.memo[key] = value
+        return index
 
     @staticmethod
     def build(network: Network) -> NetworkIndex:
@@ -85,12 +125,21 @@ class NetworkIndex:
                 elif isinstance(v, Unknown):
                     rv_unknown.append(ruleset)
         ns: dict[Ref, list[tuple[NetworkInterface, int]]] = defaultdict(list)
+        ns_unknown: list[tuple[NetworkInterface, int]] = []
         for nic in network.nics.values():
             if isinstance(nic.ip_configurations, Unknown):
                 continue
             for i, ipc in enumerate(nic.ip_configurations):
                 if isinstance(ipc.subnet, str):
                     ns[ipc.subnet].append((nic, i))
+                elif isinstance(ipc.subnet, Unknown):
+                    ns_unknown.append((nic, i))
+        vn: dict[Ref, list[VirtualMachine]] = defaultdict(list)
+        for vm in network.vms.values():
+            if not isinstance(vm.nics, Unknown):
+                for ref in vm.nics:
+                    if isinstance(ref, str):
+                        vn[ref].append(vm)
         ar: dict[Ref, list[AdminRule]] = defaultdict(list)
         ar_unknown = []
         for rule in network.admin_rules:
@@ -139,6 +188,8 @@ class NetworkIndex:
             rulesets_by_vnet={k: tuple(v) for k, v in rv.items()},
             rulesets_vnet_unknown=tuple(rv_unknown),
             nics_by_subnet={k: tuple(v) for k, v in ns.items()},
+            nics_subnet_unknown=tuple(ns_unknown),
+            vms_by_nic={k: tuple(v) for k, v in vn.items()},
             admin_rules_by_vnet={k: tuple(v) for k, v in ar.items()},
             admin_rules_vnet_unknown=tuple(ar_unknown),
             windows_subnets=frozenset(windows),

@@ -229,7 +229,7 @@ def _notes(index: NetworkIndex, subnet: Subnet, cloud: Cloud, location: str) -> 
 
 
 def _windows_nic(index: NetworkIndex, nic_key: str) -> bool:
-    vms = [vm for vm in index.network.vms.values() if not isinstance(vm.nics, Unknown) and nic_key in vm.nics]
+    vms = index.vms_by_nic.get(nic_key, ())
     return not vms or any(_maybe_windows(vm) for vm in vms)
 
 
@@ -268,16 +268,12 @@ def _nics_maybe_here(index: NetworkIndex, subnet: Subnet) -> list[tuple[NetworkI
         if parsed and all(p is not None for p in parsed):
             prefixes = [p for p in parsed if p is not None]
     out = []
-    for nic in index.network.nics.values():
-        if isinstance(nic.ip_configurations, Unknown):
+    for nic, i in index.nics_subnet_unknown:
+        ipc = nic.ip_configurations[i]  # type: ignore[index]
+        ip = parse_prefix(ipc.private_ip) if isinstance(ipc.private_ip, str) else None
+        if ip is not None and prefixes is not None and not any(ip.subnet_of(p) for p in prefixes):
             continue
-        for i, ipc in enumerate(nic.ip_configurations):
-            if not isinstance(ipc.subnet, Unknown):
-                continue
-            ip = parse_prefix(ipc.private_ip) if isinstance(ipc.private_ip, str) else None
-            if ip is not None and prefixes is not None and not any(ip.subnet_of(p) for p in prefixes):
-                continue
-            out.append((nic, i))
+        out.append((nic, i))
     return out
 
 
@@ -323,13 +319,14 @@ def _repair(
     network = index.network
     current = [*endpoints, *(r for n in nics for r in n.endpoints)]
     verdict = Verdict.BLOCKED
+    repaired_index = index
     for _ in range(MAX_REPAIR_ROUNDS):
         new = [f for f in fixmod.merge(_blocking_fixes(current)) if f not in applied]
         if not new:
             break
         applied.extend(new)
         network = fixmod.apply(network, new)
-        repaired_index = NetworkIndex.build(network)
+        repaired_index = repaired_index.derive(network)
         repaired_subnet = network.subnets[subnet.key]
         eps, nic_results = _evaluate(repaired_index, repaired_subnet, cloud, settings)
         current = [*eps, *(r for n in nic_results for r in n.endpoints)]

@@ -166,10 +166,10 @@ _MISSING: Final = object()
 
 def top_of(path: str) -> str:
     """The top-level property of a path (``routes[2].nextHopIpAddress`` → ``routes``)."""
-    for i, ch in enumerate(path):
-        if ch in ".[":
-            return path[:i]
-    return path
+    # str.find runs in C: this is asked for every unset field of every projected rule and route
+    dot, bracket = path.find("."), path.find("[")
+    ends = [i for i in (dot, bracket) if i >= 0]
+    return path[: min(ends)] if ends else path
 
 
 @dataclass
