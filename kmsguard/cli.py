@@ -118,10 +118,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     pack = args.policy_pack or evaluate.DEFAULT_PACK
     try:
         if args.command == "preview":
-            from kmsguard.engine.runner import run_program
-
-            run = run_program(args.dir, args.stack)
-            ev = evaluate.evaluate_program(run, policy_config=config, pack_dir=pack)
+            ev = evaluate.evaluate_project(args.dir, args.stack, policy_config=config, pack_dir=pack)
         else:
             ev = evaluate.evaluate_export(args.state, policy_config=config, pack_dir=pack)
     except KmsguardError as exc:

@@ -20,6 +20,7 @@ Analyze inputs). Whether the run is blocked is the engine's rule: a mandatory vi
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -28,7 +29,7 @@ from typing import Any, Protocol
 
 from kmsguard.analysis import NetworkResult
 from kmsguard.collect.pulumi import PulumiResource, merge_inputs
-from kmsguard.engine import DriveResult, PackProcess, PackResource, Remediation, Secret, Violation, drive_pack
+from kmsguard.engine import DriveResult, PackProcess, PackResource, Remediation, Secret, Violation
 from kmsguard.engine.wire import SECRET_SIG, SIG_KEY, encode_value
 from kmsguard.errors import KmsguardError
 
@@ -38,6 +39,7 @@ __all__ = [
     "Source",
     "evaluate_export",
     "evaluate_program",
+    "evaluate_project",
     "evaluate_resources",
     "load_policy_config",
     "load_stack_export",
@@ -293,32 +295,43 @@ def evaluate_resources(
     stack: str,
     policy_config: Mapping[str, Any] | None = None,
     pack_dir: Path = DEFAULT_PACK,
+    pack: PackProcess | None = None,
     sources: Mapping[str, Source] | None = None,
     program_seconds: float = 0.0,
     origin: Path | None = None,
     project_dir: Path | None = None,
 ) -> Evaluation:
-    """Drive the pack over ``resources`` and analyse the resources it ended with."""
+    """Drive the pack over ``resources`` and analyse the resources it ended with.
+
+    ``pack`` is a pack already started (``evaluate_project`` starts it while the program runs); it
+    is closed here. Without one, the pack in ``pack_dir`` is started.
+    """
     from kmsguard.policies import analyze_resources
 
+    if mode not in ("preview", "check"):
+        raise ValueError(f"unknown mode {mode!r}")
     config = dict(policy_config or {})
     began = time.perf_counter()
-    if mode == "preview":
-        drive = drive_pack(pack_dir, resources, policy_config=config, project=project, stack=stack)
-    elif mode == "check":
-        drive = _audit(pack_dir, resources, config, project, stack)
-    else:
-        raise ValueError(f"unknown mode {mode!r}")
+    if pack is None:
+        pack = PackProcess(pack_dir, project=project, stack=stack)
+        pack.start()
+    try:
+        drive = drive_started(pack, resources, config, apply=mode == "preview")
+    finally:
+        pack.close()
     pack_seconds = time.perf_counter() - began
     t0 = time.perf_counter()
     result = analyze_resources([pack_view(r) for r in drive.final_resources], reachability_config(config))
     analysis = time.perf_counter() - t0
-    start = float(drive.timings.get("start", 0.0))
+    rpcs = sum(
+        float(drive.timings.get(k, 0.0)) for k in ("configure", "remediate", "analyze", "analyze_stack")
+    )
     timings = {
         "program": program_seconds,
-        "pack_start": start,
-        "pack": pack_seconds - start,
+        "pack_start": pack.startup_seconds,
+        "pack": rpcs,
         "analysis": analysis,
+        # Wall time; the pack's start overlaps the program run when evaluate_project started it.
         "total": program_seconds + pack_seconds + analysis,
     }
     return Evaluation(
@@ -334,42 +347,50 @@ def evaluate_resources(
     )
 
 
-def _audit(
-    pack_dir: Path,
-    resources: Sequence[PackResource],
-    config: Mapping[str, Any],
-    project: str,
-    stack: str,
+def drive_started(
+    pack: PackProcess, resources: Sequence[PackResource], config: Mapping[str, Any], *, apply: bool
 ) -> DriveResult:
-    """``pulumi policy analyze --file`` (§4.2): Remediate reported, not applied; then Analyze and
-    AnalyzeStack on the state as it is."""
-    timings: dict[str, float] = {"remediate": 0.0, "analyze": 0.0, "analyze_stack": 0.0}
+    """One engine operation on a started pack, in the engine's call order (§1.3).
+
+    ``apply=True`` is ``pulumi preview`` — ``drive_pack``'s sequence: each resource's remediations
+    replace its inputs before ``Analyze``, and ``AnalyzeStack`` sees the remediated resources.
+    ``apply=False`` is ``pulumi policy analyze --file`` (§4.2): remediations are reported, not applied.
+    """
+    timings: dict[str, float] = {
+        "start": pack.startup_seconds,
+        "remediate": 0.0,
+        "analyze": 0.0,
+        "analyze_stack": 0.0,
+    }
     violations: list[Violation] = []
     remediations: list[Remediation] = []
-    with PackProcess(pack_dir, project=project, stack=stack) as pack:
-        timings["start"] = pack.startup_seconds
-        pack_name, policies = pack.analyzer_info()
-        pack.configure(config)
-        for r in resources:
-            t = time.perf_counter()
-            would, _ = pack.remediate(r)
-            timings["remediate"] += time.perf_counter() - t
-            remediations.extend(would)
-            t = time.perf_counter()
-            violations.extend(pack.analyze(r))
-            timings["analyze"] += time.perf_counter() - t
-        violations.extend(pack.remediation_violations)
+    final: list[PackResource] = []
+    t = time.perf_counter()
+    pack_name, policies = pack.analyzer_info()
+    pack.configure(config)
+    timings["configure"] = time.perf_counter() - t
+    for r in resources:
         t = time.perf_counter()
-        violations.extend(pack.analyze_stack(resources))
-        timings["analyze_stack"] += time.perf_counter() - t
-        stderr = pack.stderr
+        seen = len(pack.remediation_violations)
+        done, remediated = pack.remediate(r)
+        timings["remediate"] += time.perf_counter() - t
+        remediations.extend(done)
+        violations.extend(pack.remediation_violations[seen:])
+        analyzed = remediated if apply else r
+        t = time.perf_counter()
+        violations.extend(pack.analyze(analyzed))
+        timings["analyze"] += time.perf_counter() - t
+        final.append(analyzed)
+    t = time.perf_counter()
+    violations.extend(pack.analyze_stack(final))
+    timings["analyze_stack"] += time.perf_counter() - t
     return DriveResult(
         pack_name=pack_name,
         policies=policies,
         violations=tuple(violations),
         remediations=tuple(remediations),
-        final_resources=tuple(resources),
-        stderr=stderr,
+        final_resources=tuple(final),
+        stderr=pack.stderr,
         timings=timings,
     )
 
@@ -391,7 +412,11 @@ def evaluate_export(
 
 
 def evaluate_program(
-    run: _ProgramRun, *, policy_config: Mapping[str, Any] | None = None, pack_dir: Path = DEFAULT_PACK
+    run: _ProgramRun,
+    *,
+    policy_config: Mapping[str, Any] | None = None,
+    pack_dir: Path = DEFAULT_PACK,
+    pack: PackProcess | None = None,
 ) -> Evaluation:
     """``kmsguard preview``: a program run offline, driven through the pack like ``pulumi preview``."""
     sources: dict[str, Source] = {}
@@ -406,7 +431,49 @@ def evaluate_program(
         stack=run.stack,
         policy_config=policy_config,
         pack_dir=pack_dir,
+        pack=pack,
         sources=sources,
         program_seconds=run.seconds,
         project_dir=run.project_dir,
     )
+
+
+def evaluate_project(
+    project_dir: Path,
+    stack: str,
+    *,
+    policy_config: Mapping[str, Any] | None = None,
+    pack_dir: Path = DEFAULT_PACK,
+    timeout: float = 300.0,
+) -> Evaluation:
+    """``kmsguard preview DIR --stack S``: run the program and start the pack at the same time.
+
+    Both are separate processes, so the pack's start-up (about a second: Python, grpc, pulumi_policy)
+    hides behind the program run (seconds: importing pulumi_azure_native alone takes longer).
+    """
+    from kmsguard.engine.project import load_project
+    from kmsguard.engine.runner import run_program
+
+    # A missing or bad Pulumi.yaml fails here, before any process starts.
+    pack = PackProcess(pack_dir, project=load_project(Path(project_dir)).name, stack=stack)
+    failure: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            pack.start()
+        except BaseException as exc:  # re-raised in the caller's thread
+            failure.append(exc)
+
+    starter = threading.Thread(target=start, name="kmsguard-pack-start", daemon=True)
+    starter.start()
+    try:
+        run = run_program(project_dir, stack, timeout=timeout)
+    except BaseException:
+        starter.join()
+        pack.close()
+        raise
+    starter.join()
+    if failure:
+        pack.close()
+        raise failure[0]
+    return evaluate_program(run, policy_config=policy_config, pack_dir=pack_dir, pack=pack)
