@@ -609,3 +609,24 @@ def test_sys_exit_zero_ends_the_program_normally(tmp_path: Path) -> None:
     (tmp_path / "__main__.py").write_text("import sys\nsys.exit(3)\n")
     with pytest.raises(ProgramError, match=r"failed: SystemExit: 3$"):
         run_program(tmp_path, "dev")
+
+
+def test_invokes_are_unknown_offline(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
+    main = (
+        "import pulumi_azure_native as azure\n"
+        "client = azure.authorization.get_client_config_output()\n"
+        "azure.network.RouteTable('rt', resource_group_name='rg', tags={'sub': client.subscription_id})\n"
+    )
+    (tmp_path / "__main__.py").write_text(main)
+    rt = run_program(tmp_path, "dev").get("rt")
+    assert rt.inputs["tags"] == {"sub": UNKNOWN}
+    (tmp_path / "__main__.py").write_text(main + "azure.authorization.get_client_config()\n")
+    with pytest.raises(ProgramError) as caught:
+        run_program(tmp_path, "dev")
+    assert str(caught.value).endswith(
+        "(an offline preview cannot answer invokes; these were unknown: azure-native:authorization:getClientConfig; "
+        "use their *_output form so the unknown flows on)"
+    )
+    assert f'File "{tmp_path / "__main__.py"}", line 4, in <module>' in caught.value.traceback

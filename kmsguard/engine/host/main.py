@@ -184,6 +184,13 @@ def main(spec_path: str) -> int:
             loop.run_until_complete(run_pulumi_func(lambda: _run_path(program)))
         except BaseException as exc:  # the program's failure is the result, not a crash of the host
             error = _failure(exc, monitor.error, project_dir)
+            if error is not None and error["kind"] == "program" and monitor.invokes:
+                note = (
+                    f"\n(an offline preview cannot answer invokes; these were unknown: {', '.join(monitor.invokes)}; "
+                    "use their *_output form so the unknown flows on)"
+                )
+                error["message"] += note
+                error["traceback"] += note.lstrip("\n") + "\n"
     timings["program"] = time.perf_counter() - began
     timings["import_azure_native"] = clock.seconds
     sys.stdout.flush()
