@@ -121,10 +121,8 @@ def _evaluate(args: argparse.Namespace) -> int:
             ev = evaluate.evaluate_project(args.dir, args.stack, policy_config=config, pack_dir=pack)
         else:
             ev = evaluate.evaluate_export(args.state, policy_config=config, pack_dir=pack)
-    except KmsguardError as exc:
-        if args.policy_config is not None and str(exc).startswith(
-            ("validating policy config", "parsing ", "policy pack config")
-        ):
+    except evaluate.PolicyConfigError as exc:
+        if args.policy_config is not None:
             raise KmsguardError(f"{args.policy_config}: {exc}") from exc
         raise
     to_terminal = args.output is None

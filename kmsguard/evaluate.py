@@ -31,11 +31,12 @@ from kmsguard.analysis import NetworkResult
 from kmsguard.collect.pulumi import PulumiResource, merge_inputs
 from kmsguard.engine import DriveResult, PackProcess, PackResource, Remediation, Secret, Violation
 from kmsguard.engine.wire import SECRET_SIG, SIG_KEY, encode_value
-from kmsguard.errors import KmsguardError
+from kmsguard.errors import KmsguardError, ValidationError
 
 __all__ = [
     "DEFAULT_PACK",
     "Evaluation",
+    "PolicyConfigError",
     "Source",
     "evaluate_export",
     "evaluate_program",
@@ -46,6 +47,12 @@ __all__ = [
 ]
 
 REACHABILITY = "kms-reachability"
+
+
+class PolicyConfigError(KmsguardError):
+    """The policy pack config was refused (by the engine's schema check or by the analysis)."""
+
+
 # The pack shipped with the project: <repo>/policy next to the kmsguard package.
 DEFAULT_PACK = Path(__file__).resolve().parent.parent / "policy"
 
@@ -321,7 +328,10 @@ def evaluate_resources(
         pack.close()
     pack_seconds = time.perf_counter() - began
     t0 = time.perf_counter()
-    result = analyze_resources([pack_view(r) for r in drive.final_resources], reachability_config(config))
+    try:
+        result = analyze_resources([pack_view(r) for r in drive.final_resources], reachability_config(config))
+    except ValidationError as exc:  # collect never raises: only the config can be bad here
+        raise PolicyConfigError(str(exc)) from exc
     analysis = time.perf_counter() - t0
     rpcs = sum(
         float(drive.timings.get(k, 0.0)) for k in ("configure", "remediate", "analyze", "analyze_stack")
@@ -367,7 +377,10 @@ def drive_started(
     final: list[PackResource] = []
     t = time.perf_counter()
     pack_name, policies = pack.analyzer_info()
-    pack.configure(config)
+    try:
+        pack.configure(config)
+    except KmsguardError as exc:
+        raise PolicyConfigError(str(exc)) from exc
     timings["configure"] = time.perf_counter() - t
     for r in resources:
         t = time.perf_counter()

@@ -121,6 +121,10 @@ def test_empty_policy_config_file_is_allowed(tmp_path: Path) -> None:
             {"kms-reachability": {"trustedDnsServers": "10.0.0.1"}},
             "kms-reachability: trustedDnsServers: Invalid type. Expected: array, given: string",
         ),
+        (
+            {"kms-reachability": {"extraEndpoints": [{"cloud": "public"}]}},
+            "policy config of kms-reachability: extraEndpoints: [0].fqdn: is required",
+        ),
         ("[1, 2]", "a policy pack config is a JSON object, not an array"),
         ("{", "line 1 column 2: Expecting property name enclosed in double quotes"),
     ],
