@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from kmsguard.cli import main
+from kmsguard.engine import UNKNOWN
 from kmsguard.engine.runner import run_program
 from kmsguard.evaluate import Evaluation, evaluate_program
 from kmsguard.report import junit, sarif
@@ -175,7 +176,12 @@ def test_component_program_without_autofix_blocks_every_forced_tunnel(tmp_path: 
 
 @pytest.fixture(scope="module")
 def standalone() -> Evaluation:
-    return evaluate_program(run_program(STANDALONE, "dev"))
+    run = run_program(STANDALONE, "dev")
+    # The premise: the route's table name and next-hop IP are unknown during the preview.
+    route = run.get("default-via-fw").inputs
+    assert (route["routeTableName"], route["nextHopIpAddress"]) == (UNKNOWN, UNKNOWN)
+    assert run.get("rt-spoke").inputs["routeTableName"] == UNKNOWN
+    return evaluate_program(run)
 
 
 def test_standalone_routes_with_preview_unknowns_exact_report(standalone: Evaluation) -> None:
