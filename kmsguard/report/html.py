@@ -17,7 +17,7 @@ from html import escape
 from kmsguard.analysis import EndpointResult, Outcome, Step, SubnetResult, Verdict
 from kmsguard.evaluate import Evaluation
 from kmsguard.report.document import added_items, describe_added, message_of
-from kmsguard.report.text import summary
+from kmsguard.report.text import settle_hints, summary
 
 # Steps that are hops of the path; other kinds (DNS, NSG, admin rules) appear only when they block or
 # leave the question open, since a passing filter is not a place the packet goes through.
@@ -81,7 +81,8 @@ pre { background:var(--bg); border:1px solid var(--line); border-radius:6px; pad
 table { border-collapse:collapse; width:100%; margin:8px 0; }
 th, td { border:1px solid var(--line); padding:6px 8px; text-align:left; vertical-align:top; }
 th { background:var(--bg); font-weight:600; }
-td.msg { white-space:pre-wrap; font-size:13px; }
+td.msg { white-space:pre-wrap; font-size:13px; width:68%; }
+td.res { word-break:break-word; }
 .legend { color:var(--mute); font-size:12px; margin:6px 0 0; }
 .legend span { margin-right:14px; }
 nav ul { columns: 2; padding-left:18px; margin:8px 0; }
@@ -166,6 +167,10 @@ def _subnet(s: SubnetResult, i: int) -> str:
             f'<p class="where">NIC {escape(nic.name)}: <span class="badge {VERDICT_CLASS[nic.verdict]}">'
             f"{escape(nic.verdict.value)}</span></p>"
         )
+    settle = settle_hints(s)
+    if settle:
+        hints = "".join(f"<li>{escape(t)}</li>" for t in settle)
+        out.append(f"<h3>To settle the unknowns</h3><ul>{hints}</ul>")
     if s.fixes:
         checked = "these changes make every KMS endpoint reachable" if s.fixes_verified else "changes needed"
         items = []
@@ -370,7 +375,7 @@ def _violations(ev: Evaluation) -> str:
         return "<h3>Violations</h3><p>None.</p>"
     rows = "".join(
         f'<tr><td><span class="badge {escape(v.level)}">{escape(v.level)}</span></td><td>{escape(v.policy)}</td>'
-        f"<td>{escape(ev.name_of(v.urn) if v.urn else '(stack)')}</td>"
+        f'<td class="res">{escape(ev.name_of(v.urn) if v.urn else "(stack)")}</td>'
         f'<td class="msg">{escape(message_of(v))}</td></tr>'
         for v in ev.violations
     )

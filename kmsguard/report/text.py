@@ -88,7 +88,7 @@ def _subnet(s: SubnetResult, paint: _Painter, verbose: bool) -> list[str]:
             lines.append(f"    {i}. {fix.detail}")
             if fix.code and verbose:
                 lines.append(f"       Pulumi: {fix.code}")
-    settle = _settle(s)
+    settle = settle_hints(s)
     if settle:
         lines.append("  to settle the unknowns:")
         lines.extend(f"    - {t}" for t in settle)
@@ -110,7 +110,8 @@ def _endpoints(endpoints: Iterable[EndpointResult], paint: _Painter, verbose: bo
     return lines
 
 
-def _settle(s: SubnetResult) -> list[str]:
+def settle_hints(s: SubnetResult) -> list[str]:
+    """What would settle each unknown of the subnet, each hint once."""
     out: list[str] = []
     for e in (*s.endpoints, *(x for n in s.nics for x in n.endpoints)):
         for step in e.trace:
