@@ -67,9 +67,10 @@ def table_routes(run: ProgramRun) -> dict[str, list[tuple[str, str, str]]]:
             continue
         owners = [u for u in route.property_dependencies.get("routeTableName", ()) if u in tables]
         assert len(owners) == 1, f"route {route.name} has no single route table: {owners}"
-        out[tables[owners[0]].name].append(
-            (route.inputs["routeName"], route.inputs["addressPrefix"], route.inputs["nextHopType"])
-        )
+        # An unset routeName is autonamed by the provider (unknown in preview): show the logical name.
+        name = route.inputs.get("routeName")
+        name = name if isinstance(name, str) else route.name
+        out[tables[owners[0]].name].append((name, route.inputs["addressPrefix"], route.inputs["nextHopType"]))
     return out
 
 
