@@ -116,6 +116,11 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     config = evaluate.load_policy_config(args.policy_config)
     pack = args.policy_pack or evaluate.DEFAULT_PACK
+    if args.policy_pack is None and not (pack / "PulumiPolicy.yaml").is_file():
+        # A non-editable install has the library but not the repository's policy/ directory.
+        raise KmsguardError(
+            f"the kmsguard policy pack is not at {pack}; pass --policy-pack DIR (the repository's policy/)"
+        )
     try:
         if args.command == "preview":
             ev = evaluate.evaluate_project(args.dir, args.stack, policy_config=config, pack_dir=pack)

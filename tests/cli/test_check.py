@@ -211,3 +211,11 @@ def test_colour_only_when_asked_or_on_a_terminal(capsys: pytest.CaptureFixture[s
     assert "vnet-spoke/snet-app (VNet vnet-spoke, westeurope, public cloud): \x1b[31mBLOCKED\x1b[0m" in out
     assert main(["check", str(BLOCKED), "--color", "always", "--format", "json"]) == 1
     assert "\x1b[" not in capsys.readouterr().out, "colour is for the text report only"
+
+
+def test_policy_pack_option_drives_another_pack(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(COMPLIANT), "--policy-pack", str(tmp_path)]) == 2
+    assert (
+        capsys.readouterr().err
+        == f"kmsguard: error: {tmp_path} is not a policy pack: PulumiPolicy.yaml not found\n"
+    )
