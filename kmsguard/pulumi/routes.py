@@ -27,6 +27,7 @@ wrong cloud's IPs would leave every KMS IP of the real cloud on the tunnel (§11
 from __future__ import annotations
 
 import asyncio
+import enum
 import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -131,8 +132,8 @@ def _plain(value: Any) -> Any:
     """A value as ``plan_kms_routes`` reads it: Outputs and unknowns become the unknown sentinel."""
     if isinstance(value, pulumi.Output | Unknown) or asyncio.isfuture(value):
         return UNKNOWN_SENTINEL
-    if isinstance(value, str):
-        return str(value)  # a str Enum (RouteNextHopType) becomes its value
+    if isinstance(value, enum.Enum):
+        return value.value  # RouteNextHopType.INTERNET -> "Internet" (str() would give the member name)
     return value
 
 
