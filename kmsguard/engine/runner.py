@@ -203,6 +203,8 @@ def run_program(
                 stdout,
                 stderr,
             )
+        if error.get("kind") == "environment":
+            raise KmsguardError(str(error["message"]))
         raise KmsguardError(
             f"recording the registrations of {project.main} failed: {error['message']}\n{error['traceback']}"
         )

@@ -493,6 +493,13 @@ def test_interpreter_choice(tmp_path: Path) -> None:
     assert [r.type for r in run.registrations] == ["pulumi:pulumi:Stack"]
     with pytest.raises(KmsguardError, match=r"cannot start the program's interpreter /nonexistent/python"):
         run_program(tmp_path, "dev", python="/nonexistent/python")
+    bare = tmp_path / "bare-python"  # an interpreter without the program's packages
+    bare.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+    bare.chmod(0o755)
+    with pytest.raises(
+        KmsguardError, match=r"^the interpreter .* cannot import pulumi \(No module named 'pulumi'\)"
+    ):
+        run_program(tmp_path, "dev", python=str(bare))
     (tmp_path / "Pulumi.yaml").write_text(
         f"name: p\nruntime:\n  name: python\n  options:\n    virtualenv: {tmp_path}\n"
     )

@@ -137,7 +137,16 @@ def main(spec_path: str) -> int:
     timings: dict[str, float] = {"host_started": host_started}
 
     began = time.perf_counter()
-    import pulumi.runtime
+    try:
+        import pulumi.runtime
+    except ImportError as exc:
+        # The language host prints the same advice when the program's environment lacks the SDK.
+        message = (
+            f"the interpreter {sys.executable} cannot import pulumi ({exc}); install the program's "
+            "requirements into it, or run the program with the project's virtualenv"
+        )
+        _write(spec["result"], [], {"kind": "environment", "message": message, "traceback": ""}, timings)
+        return 0
     from pulumi.runtime.mocks import set_mocks
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
@@ -196,9 +205,13 @@ def main(spec_path: str) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
 
-    with open(spec["result"], "w", encoding="utf-8") as handle:
-        json.dump({"records": monitor.records, "error": error, "timings": timings}, handle)
+    _write(spec["result"], monitor.records, error, timings)
     return 0
+
+
+def _write(path: str, records: list[Any], error: dict[str, str] | None, timings: dict[str, float]) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump({"records": records, "error": error, "timings": timings}, handle)
 
 
 def _failure(
