@@ -408,6 +408,7 @@ def test_stack_transforms_run_in_order_and_keep_property_dependencies(transforms
     # count_routes saw add_kms_route's result; leave_alone (the resource's own, run first) returned None.
     assert after.inputs["tags"] == {"routes": "2"}
     assert after.property_dependencies["routes"] == (T + "azure-native:network:NetworkInterface::nva-nic",)
+    assert after.dependencies == (T + "azure-native:network:NetworkInterface::nva-nic",)
     assert after.outputs["routes"][1]["name"] == "kms-1"
     assert after.outputs["routes"][1]["nextHopIpAddress"] == UNKNOWN
 
@@ -637,3 +638,40 @@ def test_invokes_are_unknown_offline(tmp_path: Path) -> None:
         "use their *_output form so the unknown flows on)"
     )
     assert f'File "{tmp_path / "__main__.py"}", line 4, in <module>' in caught.value.traceback
+
+
+def test_main_may_name_a_file(tmp_path: Path) -> None:
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\nmain: infra/app.py\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  p:rg: rg-file\n")
+    (tmp_path / "infra" / "names.py").write_text("TABLE = 'rt'\n")
+    (tmp_path / "infra" / "app.py").write_text(
+        "import os\nimport pulumi\nimport pulumi_azure_native as azure\nfrom names import TABLE\n"
+        "print(os.getcwd())\n"
+        "azure.network.RouteTable(TABLE, resource_group_name=pulumi.Config().require('rg'))\n"
+    )
+    run = run_program(tmp_path, "dev")
+    assert run.stdout.strip() == str(tmp_path / "infra")  # the program runs in its own directory
+    table = run.get("rt")
+    assert table.inputs["resourceGroupName"] == "rg-file"
+    assert table.source == ("infra/app.py", 6)
+
+
+def test_a_generic_custom_resource_gets_the_shapes_its_token_names(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi\n"
+        "pulumi.CustomResource('azure-native:network:Route', 'r', {'routeTableName': 'rt', "
+        "'resourceGroupName': 'rg', 'addressPrefix': '0.0.0.0/0', 'nextHopType': 'Internet'})\n"
+        "pulumi.CustomResource('other:index:Thing', 't', {'size': 3})\n"
+    )
+    run = run_program(tmp_path, "dev")
+    route = run.get("r")
+    assert route.inputs["routeName"] == UNKNOWN
+    assert route.outputs["nextHopType"] == "Internet"
+    assert "routeTableName" not in route.outputs
+    assert route.provider == "urn:pulumi:dev::p::pulumi:providers:azure-native::default::" + UNKNOWN.sentinel
+    thing = run.get("t")  # a provider the runner does not model: outputs echo inputs, id unknown
+    assert (thing.inputs, thing.outputs) == ({"size": 3.0}, {"size": 3.0, "id": UNKNOWN})
+    assert thing.provider == "urn:pulumi:dev::p::pulumi:providers:other::default::" + UNKNOWN.sentinel

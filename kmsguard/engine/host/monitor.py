@@ -20,6 +20,7 @@ Everything recorded is JSON in the wire form the engine sends to analyzers (§1.
 
 from __future__ import annotations
 
+import importlib
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -167,7 +168,7 @@ class RecordingMonitor(MockMonitor):
         # A read resource's state comes from the cloud even in a preview, so every output but the
         # given id is unknown offline.
         urn = self.engine_urn(request.parent, request.type, request.name)
-        cls = self.classes.get(request.type)
+        cls = self._class_for(request.type)
         outputs: dict[str, Any] = shapes.preview_outputs(cls, {}) if cls is not None else {}
         outputs["id"] = request.id or shapes.UNKNOWN
         self._record(
@@ -209,7 +210,7 @@ class RecordingMonitor(MockMonitor):
         props, dependencies, pdeps = self._transform(request, parent, props, dependencies, pdeps, own)
         inputs = analyzer_view(struct_to_json(props))
         provider = self._provider_for(request, parent) if custom else ""
-        cls = self.classes.get(request.type)
+        cls = self._class_for(request.type) if custom else None
         if custom and request.type.startswith("pulumi:providers:"):
             # The engine records the plugin version among a provider's inputs (resmon.RegisterResource).
             if request.version:
@@ -287,6 +288,22 @@ class RecordingMonitor(MockMonitor):
                 continue
             return [rel.as_posix(), int(frame.pc.line)]
         return None
+
+    def _class_for(self, token: str) -> type | None:
+        """The SDK class of an azure-native type: the one the program constructed, else the one the
+        token names (a program may construct a generic ``CustomResource`` with the token)."""
+        found = self.classes.get(token)
+        if found is not None and found.__module__.startswith("pulumi_azure_native"):
+            return found
+        parts = token.split(":")
+        if len(parts) != 3 or parts[0] != "azure-native":
+            return found
+        try:
+            module = importlib.import_module("pulumi_azure_native." + parts[1].replace("/", "."))
+        except ImportError:
+            return found
+        cls = getattr(module, parts[2], None)
+        return cls if isinstance(cls, type) else found
 
     # -- providers --------------------------------------------------------------------------------
 
