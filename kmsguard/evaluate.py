@@ -25,13 +25,16 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from kmsguard.analysis import NetworkResult
 from kmsguard.collect.pulumi import PulumiResource, merge_inputs
 from kmsguard.engine import DriveResult, PackProcess, PackResource, Remediation, Secret, Violation
 from kmsguard.engine.wire import SECRET_SIG, SIG_KEY, encode_value
 from kmsguard.errors import KmsguardError, ValidationError
+
+if TYPE_CHECKING:
+    from kmsguard.engine.runner import ProgramRun
 
 __all__ = [
     "DEFAULT_PACK",
@@ -90,22 +93,6 @@ class Evaluation:
 
     def name_of(self, urn: str) -> str:
         return urn.rsplit("::", 1)[-1] if "::" in urn else urn
-
-
-class _ProgramRun(Protocol):
-    """What ``kmsguard.engine.runner.ProgramRun`` offers that an evaluation uses."""
-
-    @property
-    def project(self) -> str: ...
-    @property
-    def stack(self) -> str: ...
-    @property
-    def project_dir(self) -> Path: ...
-    @property
-    def seconds(self) -> float: ...
-    @property
-    def registrations(self) -> Sequence[Any]: ...
-    def pack_resources(self) -> list[PackResource]: ...
 
 
 # --- inputs --------------------------------------------------------------------------------------
@@ -425,18 +412,14 @@ def evaluate_export(
 
 
 def evaluate_program(
-    run: _ProgramRun,
+    run: ProgramRun,
     *,
     policy_config: Mapping[str, Any] | None = None,
     pack_dir: Path = DEFAULT_PACK,
     pack: PackProcess | None = None,
 ) -> Evaluation:
     """``kmsguard preview``: a program run offline, driven through the pack like ``pulumi preview``."""
-    sources: dict[str, Source] = {}
-    for reg in run.registrations:
-        src = getattr(reg, "source", None)
-        if src is not None:
-            sources[str(reg.urn)] = (str(src[0]), int(src[1]))
+    sources = {reg.urn: reg.source for reg in run.registrations if reg.source is not None}
     return evaluate_resources(
         run.pack_resources(),
         mode="preview",
