@@ -483,6 +483,10 @@ def _network(value: object) -> ipaddress.IPv4Network | None:
         return None
 
 
+# The registration of the running program (keyed by its root Stack resource).
+_ACTIVE: dict[int, AutoKmsRoutes] = {}
+
+
 def auto_kms_routes(
     *,
     cloud: str | None = None,
@@ -504,7 +508,14 @@ def auto_kms_routes(
     where = "auto_kms_routes"
     if cloud is not None:
         resolve_cloud(None, cloud, where)
+    root = pulumi.runtime.settings.get_root_resource()
+    if _ACTIVE.get(id(root)) is not None:
+        # A second transform would declare the sibling routes of every forced-tunnel route again.
+        raise ValidationError(
+            where, "", "is already active in this program; call it once, before the route tables"
+        )
     state = AutoKmsRoutes(cloud, internet_next_hop_denied)
+    _ACTIVE[id(root)] = state
     if internet_next_hop_denied:
         if firewall_policy_name is None or resource_group_name is None:
             pulumi.log.warn(

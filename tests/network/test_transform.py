@@ -116,3 +116,11 @@ def test_location_in_another_cloud_gets_that_clouds_routes() -> None:
         "23.102.135.246",
         "42.159.7.249",
     ]
+
+
+def test_a_second_registration_is_refused() -> None:
+    with pytest.raises(ProgramError) as caught:
+        run(scenario="twice")
+    assert str(caught.value).endswith(
+        "auto_kms_routes: is already active in this program; call it once, before the route tables"
+    )

@@ -80,6 +80,8 @@ elif scenario == "unknown-location":
         location=pip.id.apply(lambda _: location),
         routes=[{"name": "default", "address_prefix": "0.0.0.0/0", "next_hop_type": "VirtualNetworkGateway"}],
     )
+elif scenario == "twice":
+    auto_kms_routes()
 elif scenario == "conflict":
     network.RouteTable(
         "rt-conflict",
