@@ -34,6 +34,7 @@ PACK_NAME = "kmsguard"
 REACHABILITY = "kms-reachability"
 UNVERIFIED = "kms-unverified"
 AUTOFIX = "kms-route-autofix"
+INPUTS = "kms-inputs"
 ROUTE_TABLE = "azure-native:network:RouteTable"
 
 
@@ -240,7 +241,6 @@ def _remediate_routes(args: ResourceValidationArgs) -> Mapping[str, Any] | None:
     Remediate receives unknowns as raw sentinel strings and secrets wrapped (§1.5), so the existing
     route objects are kept as they are and only new plain dicts are appended.
     """
-    _learn_secrets(args.props)
     if args.resource_type != ROUTE_TABLE:
         return None
     try:
@@ -262,7 +262,6 @@ def _remediate_routes(args: ResourceValidationArgs) -> Mapping[str, Any] | None:
 def _validate_routes(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """Report what remediation could not (or, below the remediate level, did not) add."""
     report = _redacting(report)
-    _remember_inputs(args)
     if args.resource_type != ROUTE_TABLE:
         return
     try:
@@ -327,9 +326,35 @@ kms_route_autofix = ResourceValidationPolicy(
     url=f"{DOCS}#kms-route-autofix",
 )
 
+# --- kms-inputs ----------------------------------------------------------------------------------
+
+
+def _record_remediate(args: ResourceValidationArgs) -> None:
+    """Remediate is the only call that still marks secrets (§1.5): learn them, change nothing."""
+    _learn_secrets(args.props)
+
+
+def _record_inputs(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Analyze gets the inputs AnalyzeStack lacks (path parameters, §3.0): remember them."""
+    _remember_inputs(args)
+
+
+# Its own policy, at the remediate level, so that both calls reach the pack whatever level the user
+# gives kms-route-autofix: a disabled policy is skipped entirely (§1.7), and with it the inputs.
+kms_inputs = ResourceValidationPolicy(
+    name=INPUTS,
+    description="Records each resource's inputs and secret markings for the kms stack policies; never reports.",
+    enforcement_level=EnforcementLevel.REMEDIATE,
+    validate=_record_inputs,
+    remediate=cast(Any, _record_remediate),
+    remediation_steps="Nothing to fix: keep this policy enabled, kms-reachability and kms-unverified read what it records.",
+    url=f"{DOCS}#kms-inputs",
+)
+
 POLICIES: Sequence[StackValidationPolicy | ResourceValidationPolicy] = (
     kms_reachability,
     kms_unverified,
     kms_route_autofix,
     kms_client_activation,
+    kms_inputs,
 )

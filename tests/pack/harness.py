@@ -20,6 +20,7 @@ FIXTURE_PACKS = REPO / "tests" / "fixtures" / "packs"
 REACHABILITY = "kms-reachability"
 UNVERIFIED = "kms-unverified"
 AUTOFIX = "kms-route-autofix"
+INPUTS = "kms-inputs"
 
 NO_AUTOFIX = {AUTOFIX: "disabled"}
 

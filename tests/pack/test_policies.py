@@ -14,13 +14,24 @@ from typing import Any
 import pytest
 import yaml
 
-from kmsguard.engine import UNKNOWN, PackProcess, PackResource
+from kmsguard.engine import UNKNOWN, PackProcess, PackResource, Secret, drive_pack
 from kmsguard.errors import KmsguardError
 from kmsguard.policies import messages as M
 
 from . import topologies as T
-from .bags import Stack
-from .harness import AUTOFIX, NO_AUTOFIX, POLICY_DIR, REACHABILITY, REPO, UNVERIFIED, found, messages, preview
+from .bags import Stack, arm_id
+from .harness import (
+    AUTOFIX,
+    INPUTS,
+    NO_AUTOFIX,
+    POLICY_DIR,
+    REACHABILITY,
+    REPO,
+    UNVERIFIED,
+    found,
+    messages,
+    preview,
+)
 
 HOOKS = Path(__file__).resolve().parent / "hooks"
 DOCS = "https://github.com/kmsguard/kmsguard/blob/main/docs/findings.md"
@@ -55,6 +66,13 @@ def test_policies_levels_descriptions_steps_and_urls(pack: PackProcess) -> None:
         assert p.description and p.remediation_steps, p.name
         assert p.url == f"{DOCS}#{p.name}" and p.name in anchors
     assert [p.config_schema is None for p in policies] == [False, True, True]
+    [inputs] = [p for p in listed if p.name == INPUTS]
+    assert (inputs.policy_type, inputs.enforcement_level, inputs.config_schema) == (
+        "resource",
+        "remediate",
+        None,
+    )
+    assert inputs.url == f"{DOCS}#kms-inputs" and "kms-inputs" in anchors and inputs.remediation_steps
 
 
 def test_every_finding_kind_has_a_docs_section() -> None:
@@ -242,6 +260,49 @@ def test_pack_imports_never_load_pulumi_azure_native() -> None:
         [sys.executable, "-c", script], cwd=POLICY_DIR, capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == f"kmsguard {[REACHABILITY, UNVERIFIED, AUTOFIX]} False"
+
+
+def references_by_name() -> list[PackResource]:
+    """A standalone subnet naming its VNet and route table by literal names (no property dependencies):
+    only the Analyze inputs have those path parameters."""
+    st = Stack(stack="byname")
+    st.add(
+        T.VNET,
+        "spoke",
+        {
+            "resourceGroupName": T.RG,
+            "virtualNetworkName": "vnet-spoke",
+            "addressSpace": {"addressPrefixes": ["10.1.0.0/16"]},
+        },
+    )
+    st.add(
+        T.RT,
+        "rt",
+        {
+            "resourceGroupName": T.RG,
+            "routeTableName": "rt-spoke",
+            "routes": [T.default_route("VirtualAppliance", Secret("10.0.100.11"))],
+        },
+    )
+    st.add(T.SUBNET, "app", {"resourceGroupName": T.RG, "virtualNetworkName": "vnet-spoke", "subnetName": "app",
+                             "addressPrefix": "10.1.0.0/24",
+                             "routeTable": {"id": arm_id(T.RG, "routeTables/rt-spoke")}})  # fmt: skip
+    return st.resources
+
+
+@pytest.mark.parametrize("autofix", ["advisory", "disabled"])
+def test_inputs_are_recorded_whatever_the_autofix_level(autofix: str) -> None:
+    # Regression: only kms-route-autofix recorded the Analyze inputs and learnt secrets, so disabling it
+    # lost the references by name (the subnet became unknown) and showed the secret next hop.
+    result = drive_pack(
+        POLICY_DIR, references_by_name(), policy_config={AUTOFIX: autofix}, project="net", stack="byname"
+    )
+    subnet = Stack(stack="byname").urn(T.SUBNET, "app")
+    ours = {f for f in found(result) if f[0] != AUTOFIX}
+    assert ours == {(UNVERIFIED, "advisory", subnet)}
+    [message] = messages(result, UNVERIFIED)
+    assert message.startswith("Subnet app (westeurope, public cloud): ")
+    assert "third-party appliance [secret]" in message and "10.0.100.11" not in message
 
 
 # --- one violation per subnet or route table ---------------------------------------------------------
