@@ -124,3 +124,14 @@ def test_a_second_registration_is_refused() -> None:
     assert str(caught.value).endswith(
         "auto_kms_routes: is already active in this program; call it once, before the route tables"
     )
+
+
+def test_kms_routes_component_declares_one_route_per_kms_ip_under_itself() -> None:
+    program = run(scenario="component")
+    routes = table_routes(program)
+    assert sorted(routes["rt-component"]) == sorted(kms(ip) for ip in PUBLIC)
+    component = program.get("rt-component-kms", "kmsguard:network:KmsRoutes")
+    children = [r for r in program.registrations if r.parent == component.urn]
+    assert sorted(r.name for r in children) == sorted(f"rt-component-kms-{kms(ip)[0]}" for ip in PUBLIC)
+    # the transform saw them: /32 → Internet routes, so nothing more was declared
+    assert [r.name for r in program.registrations if r.type == ROUTE and r.parent != component.urn] == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import network, resources
 
-from kmsguard.pulumi import auto_kms_routes
+from kmsguard.pulumi import KmsRoutes, auto_kms_routes
 
 config = pulumi.Config()
 scenario = config.require("scenario")
@@ -79,6 +79,16 @@ elif scenario == "unknown-location":
         resource_group_name=rg.name,
         location=pip.id.apply(lambda _: location),
         routes=[{"name": "default", "address_prefix": "0.0.0.0/0", "next_hop_type": "VirtualNetworkGateway"}],
+    )
+elif scenario == "component":
+    # KmsRoutes with the location as an Output (known here: the group's location is an input)
+    table = network.RouteTable("rt-component", resource_group_name=rg.name, location=rg.location)
+    KmsRoutes(
+        "rt-component-kms",
+        route_table_name=table.name,
+        resource_group_name=rg.name,
+        location=rg.location,
+        cloud=config.get("componentCloud") or "public",
     )
 elif scenario == "twice":
     auto_kms_routes()
