@@ -63,6 +63,15 @@ CASES: list[Case] = [
         False,
         set(),
     ),
+    (
+        # "all" sets every level: no remediation runs, every finding is a warning.
+        "all-advisory",
+        T.udr_to_vpn_gateway,
+        {"all": "advisory"},
+        {(AUTOFIX, ADVISORY, RT_SPOKE), (REACHABILITY, ADVISORY, SPOKE)},
+        False,
+        set(),
+    ),
     # --- Azure Firewall ---------------------------------------------------------------------------
     ("firewall-allows-kms", T.firewall_allows_kms, NO_AUTOFIX, set(), False, set()),
     ("firewall-allows-kms-autofix", T.firewall_allows_kms, {}, set(), False, {RT_SPOKE}),
