@@ -357,6 +357,11 @@ def test_echoed_input_is_known_through_apply(flow: ProgramRun) -> None:
     assert flow.get("allow-kms").inputs["sourceAddressPrefix"] == UNKNOWN
 
 
+def test_exports_are_the_root_stack_outputs(flow: ProgramRun) -> None:
+    stack = flow.registrations[0]
+    assert (stack.type, stack.inputs, stack.outputs) == ("pulumi:pulumi:Stack", {}, {"rule": UNKNOWN})
+
+
 def test_depends_on_alone_adds_a_dependency_without_property_dependency(flow: ProgramRun) -> None:
     rule = flow.get("allow-kms")
     assert F + "azure-native:network:VirtualNetwork::vnet" in rule.dependencies

@@ -191,6 +191,7 @@ def main(spec_path: str) -> int:
     with _ImportClock() as clock:
         try:
             loop.run_until_complete(run_pulumi_func(lambda: _run_path(program)))
+            loop.run_until_complete(_record_exports(monitor))
         except BaseException as exc:  # the program's failure is the result, not a crash of the host
             error = _failure(exc, monitor.error, project_dir)
             if error is not None and error["kind"] == "program" and monitor.invokes:
@@ -235,6 +236,23 @@ def _failure(
         "message": prefix + "".join(traceback.format_exception_only(shown)).strip(),
         "traceback": (f"{exc}:\n" if prefix else "") + program_traceback(shown, project_dir),
     }
+
+
+async def _record_exports(monitor: Any) -> None:
+    """The root stack's outputs are the program's exports (AnalyzeStack sees them). Under mocks the stack
+    is finished before the program runs, so its exports are never registered: serialize them here."""
+    from pulumi.runtime.rpc import serialize_properties
+    from pulumi.runtime.settings import get_root_resource
+    from pulumi.runtime.stack import massage
+
+    from .monitor import analyzer_view, struct_to_json
+
+    root = get_root_resource()
+    exports = dict(getattr(root, "outputs", None) or {})
+    if not exports or not monitor.records or monitor.records[0]["type"] != "pulumi:pulumi:Stack":
+        return
+    struct = await serialize_properties(massage(exports, []), {})
+    monitor.records[0]["outputs"] = analyzer_view(struct_to_json(struct))
 
 
 def _run_path(program: str) -> None:
