@@ -361,6 +361,13 @@ class AutoKmsRoutes:
     routed: set[tuple[object, str]] = field(default_factory=set)
 
     # --- legacy observer: keeps the Outputs of standalone routes' parent-name inputs ---------------
+    #
+    # A resource transform sees a standalone Route's routeTableName as a plain value, unknown during
+    # preview when it comes from the table's (autonamed) name, and its parent only as a URN. Sibling
+    # routes declared with that would name no table in preview (the pack could not attribute them,
+    # turning every table's verdict unknown) and could not inherit the route's parent. The SDK-side
+    # stack transformation sees the same construction with the Outputs and resources intact; it only
+    # records them (never changes anything), and the resource transform does the work.
 
     def observe(self, args: pulumi.ResourceTransformationArgs) -> None:
         if args.type_ != ROUTE:
