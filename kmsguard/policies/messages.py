@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 
 from kmsguard.analysis import EndpointResult, Outcome, Step, SubnetResult, Verdict
 
@@ -61,6 +62,31 @@ def _steps(s: SubnetResult, outcome: Outcome) -> list[Step]:
     return out
 
 
+def merge_by_ip(texts: Iterable[str], ips: Sequence[str]) -> list[str]:
+    """``texts`` (distinct, in order) with those that differ only in which one of ``ips`` they name
+    merged into one line naming them all: "(selected for 20.118.99.224, 40.83.235.53)", "add a
+    20.118.99.224/32, 40.83.235.53/32 → Internet route". A text naming several IPs stays as it is."""
+    if not ips:
+        return list(dict.fromkeys(texts))
+    pattern = re.compile(
+        r"(?<![\d.])(" + "|".join(re.escape(ip) for ip in sorted(ips, key=len, reverse=True)) + r")(?![\d])"
+    )
+    groups: dict[str, list[str]] = {}
+    for text in texts:
+        named = set(pattern.findall(text))
+        key = pattern.sub("\0", text) if len(named) == 1 else text
+        found = groups.setdefault(key, [])
+        found.extend(ip for ip in named if ip not in found)
+    return [_fill(key, group) for key, group in groups.items()]
+
+
+def _fill(template: str, ips: Sequence[str]) -> str:
+    def each(m: re.Match[str]) -> str:
+        return ", ".join(ip + (m.group(1) or "") for ip in ips)
+
+    return re.sub("\0(/32)?", each, template)
+
+
 def _ips(endpoints: Iterable[EndpointResult], verdict: Verdict) -> list[str]:
     return list(dict.fromkeys(e.ip for e in endpoints if e.verdict is verdict))
 
@@ -109,9 +135,9 @@ def unknown_message(s: SubnetResult) -> str:
         f"Subnet {_where(s)}: KMS TCP 1688 reachability{target} cannot be proven from the stack, "
         "so Windows activation may fail with 0xC004F074.",
         "Unknown because:",
-        *(f"- {step.detail}" for step in steps),
+        *(f"- {detail}" for detail in merge_by_ip((step.detail for step in steps), ips)),
     ]
-    settle = list(dict.fromkeys(step.settle for step in steps if step.settle))
+    settle = merge_by_ip((step.settle for step in steps if step.settle), ips)
     if settle:
         lines.append("To settle it:")
         lines.extend(f"- {t}" for t in settle)

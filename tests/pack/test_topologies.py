@@ -350,15 +350,18 @@ def test_wrong_cloud_message_lists_the_usgov_ips(pack: PackProcess) -> None:
 
 def test_unknown_appliance_message_says_how_to_settle(pack: PackProcess) -> None:
     [message] = messages(preview(pack, T.third_party_appliance().resources, NO_AUTOFIX), UNVERIFIED)
-    lines = message.split("\n")
-    assert lines[0] == (
-        "Subnet spoke/app (westeurope, public cloud): KMS TCP 1688 reachability to 20.118.99.224, "
-        "40.83.235.53, 23.102.135.246 cannot be proven from the stack, so Windows activation may fail with "
-        "0xC004F074."
-    )
-    assert "third-party appliance 10.0.100.4; what it does with KMS traffic cannot be seen (§3.5)" in lines[2]
-    assert any("declare the appliance in egressAppliances" in line for line in lines)
-    assert lines[-1] == f"Docs: {DOCS}#unknown-route"
+    ips = ", ".join(T.PUBLIC_KMS)
+    assert message.split("\n") == [
+        f"Subnet spoke/app (westeurope, public cloud): KMS TCP 1688 reachability to {ips} cannot be proven "
+        "from the stack, so Windows activation may fail with 0xC004F074.",
+        "Unknown because:",
+        f"- route table rt-spoke route default: 0.0.0.0/0 → VirtualAppliance 10.0.100.4 (selected for {ips}): "
+        "third-party appliance 10.0.100.4; what it does with KMS traffic cannot be seen (§3.5)",
+        "To settle it:",
+        "- declare the appliance in egressAppliances if it SNATs to an Azure public IP and allows TCP 1688, or "
+        "add a 20.118.99.224/32, 40.83.235.53/32, 23.102.135.246/32 → Internet route",
+        f"Docs: {DOCS}#unknown-route",
+    ]
 
 
 def test_autofix_advisory_message_lists_the_routes(pack: PackProcess) -> None:
