@@ -176,6 +176,8 @@ def apply(resources: list[PackResource], edits: list[Edit]) -> list[PackResource
             old = parent[e.path[-1]]
         except (KeyError, IndexError, TypeError):
             continue  # an earlier edit removed or retyped the node
+        if not isinstance(parent, dict | list):
+            continue  # an earlier edit turned the container into a scalar
         key = e.path[-1]
         if not applicable(e.kind, old, key):
             continue

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import replace
+from pathlib import Path
 
 from kmsguard.analysis import Verdict
+from kmsguard.collect.pulumi import collect
 from kmsguard.engine import UNKNOWN, PackProcess, PackResource, Secret
+from kmsguard.evaluate import evaluate_export
+from kmsguard.model import Unknown as ModelUnknown
 from kmsguard.policies import ROUTE_TABLE
 from kmsguard.remediate import plan_kms_routes
+from kmsguard.report import FORMATS, render
 
 from .estate import KMS_IPS, estate
-from .support import REACHABILITY, UNVERIFIED, in_process, observed, run_stack, unwrap
+from .support import REACHABILITY, UNVERIFIED, in_process, observed, run_stack, to_pulumi, unwrap
+from .test_check_fuzz import export_document
 
 
 def test_regression_secret_names_echoed_by_the_pack(fresh_pack: PackProcess) -> None:
@@ -110,3 +117,39 @@ def test_regression_config_port_arrived_as_a_float(fresh_pack: PackProcess) -> N
         m for p, u, m in observed(run.stack_violations) if p == REACHABILITY and u.endswith("::vwan-spoke")
     ]
     assert "KMS TCP 1688 is blocked to 20.118.99.224, 40.83.235.53, 23.102.135.246, 20.1.2.3;" in blocked
+
+
+def test_regression_unknown_elements_of_inline_lists_were_dropped() -> None:
+    """An inline route, security rule, peering or backend pool that is unknown as a whole (an
+    output, or a computed list element) was skipped, so a forced-tunnel route whose object is
+    unknown left ``app`` reachable. Now the list is unknown, and so is every verdict it decides."""
+    resources = estate()
+    i = next(i for i, r in enumerate(resources) if r.name == "rt-tunnel")
+    routes = copy.deepcopy(list(resources[i].inputs["routes"]))
+    routes[0] = UNKNOWN
+    resources[i] = replace(resources[i], inputs={**resources[i].inputs, "routes": routes})
+    [app] = [s for s in in_process(resources).subnets if s.name == "app"]
+    assert app.verdict is Verdict.UNKNOWN
+    j = next(i for i, r in enumerate(resources) if r.name == "nsg-app")
+    resources = estate()
+    rules = [UNKNOWN, *resources[j].inputs["securityRules"]]
+    resources[j] = replace(resources[j], inputs={**resources[j].inputs, "securityRules": rules})
+    net = collect(to_pulumi(resources))
+    assert isinstance(net.nsgs[resources[j].urn].rules, ModelUnknown)
+
+
+def test_regression_check_reports_quoted_a_secret_prefix(tmp_path: Path) -> None:
+    """The analysis quotes prefixes in its traces ("service tag '…'"); ``kmsguard check`` rendered
+    a secret route prefix from a ``--show-secrets`` export in every report format."""
+    resources = estate()
+    i = next(i for i, r in enumerate(resources) if r.name == "nva-default")
+    resources[i] = replace(
+        resources[i], inputs={**resources[i].inputs, "addressPrefix": Secret("Tag.TopSecret")}
+    )
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps(export_document(resources)), encoding="utf-8")
+    ev = evaluate_export(path)
+    for fmt in FORMATS:
+        report = render(ev, fmt)
+        assert "TopSecret" not in report, fmt
+    assert "service tag '[secret]'" in render(ev, "text")

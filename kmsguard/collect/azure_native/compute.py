@@ -332,16 +332,20 @@ def load_balancer(stack: Stack, r: Res) -> LoadBalancer:
         )
     else:
         found: list[BackendPool] = []
+        unknown_pool: Unknown | None = None
         for item in entry.items or ():
             obj = rd.to_dict(item.node, item.path)
-            if not isinstance(obj, Unknown):
+            # An unknown element may be any pool (with any members): the list is unknown.
+            if isinstance(obj, Unknown):
+                unknown_pool = unknown_pool or obj
+            else:
                 found.append(BackendPool(item.key, item.label, _by_ip(r, obj, f"{item.path}.")))
         for child in entry.children:
             label = child.reader.label(
                 child.props, "backendAddressPoolName", "backendAddressPoolName", child.name
             )
             found.append(BackendPool(child.urn, label, _by_ip(child, child.props, "")))
-        pools = tuple(found)
+        pools = unknown_pool if unknown_pool is not None else tuple(found)
 
     rules = rd.seq(p, "outboundRules", "outboundRules")
     outbound: tuple[MaybeRef, ...] | Unknown = ()

@@ -199,14 +199,18 @@ def vnet(stack: Stack, r: Res) -> tuple[VirtualNetwork, list[Subnet], list[Probl
         peerings = orphan
     else:
         found: list[Peering] = []
+        unknown_item: Unknown | None = None
         for item in pentry.items or ():
             obj = rd.to_dict(item.node, item.path)
-            if not isinstance(obj, Unknown):
+            # An unknown element may be anything (a 0.0.0.0/0 route, a deny rule): the list is unknown.
+            if isinstance(obj, Unknown):
+                unknown_item = unknown_item or obj
+            else:
                 found.append(_peering(stack, r, obj, f"{item.path}.", item.label))
         for child in pentry.children:
             label = child.reader.label(child.props, "name", "name", child.name)
             found.append(_peering(stack, child, child.props, "", label))
-        peerings = tuple(found)
+        peerings = unknown_item if unknown_item is not None else tuple(found)
     mixing = _mixing(r, "virtualNetworkPeerings", pentry, "VirtualNetworkPeering")
     if mixing:
         problems.append(mixing)
@@ -274,16 +278,20 @@ def route_table(stack: Stack, r: Res) -> tuple[RouteTable, list[Problem]]:
         routes = orphan
     else:
         found: list[Route] = []
+        unknown_route: Unknown | None = None
         for item in entry.items or ():
             obj = rd.to_dict(item.node, item.path)
-            if not isinstance(obj, Unknown):
+            # An unknown element may be anything (a 0.0.0.0/0 route, a deny rule): the list is unknown.
+            if isinstance(obj, Unknown):
+                unknown_route = unknown_route or obj
+            else:
                 found.append(_route(stack, r, obj, f"{item.path}.", item.label, None))
         for child in entry.children:
             label = child.reader.label(child.props, "routeName", "routeName", "") or child.reader.label(
                 child.props, "name", "name", child.name
             )
             found.append(_route(stack, child, child.props, "", label, child.urn))
-        routes = tuple(found)
+        routes = unknown_route if unknown_route is not None else tuple(found)
     problems = [p for p in (_mixing(r, "routes", entry, "Route"),) if p]
     model = RouteTable(
         key=r.urn,
@@ -348,15 +356,19 @@ def nsg(stack: Stack, r: Res) -> tuple[NetworkSecurityGroup, list[Problem]]:
         rules = orphan
     else:
         found: list[SecurityRule] = []
+        unknown_rule: Unknown | None = None
         for item in entry.items or ():
             obj = rd.to_dict(item.node, item.path)
-            if not isinstance(obj, Unknown):
+            # An unknown element may be anything (a 0.0.0.0/0 route, a deny rule): the list is unknown.
+            if isinstance(obj, Unknown):
+                unknown_rule = unknown_rule or obj
+            else:
                 found.append(_rule(stack, r, obj, f"{item.path}.", item.label, None))
         for child in entry.children:
             label = child.reader.label(
                 child.props, "securityRuleName", "securityRuleName", ""
             ) or child.reader.label(child.props, "name", "name", child.name)
             found.append(_rule(stack, child, child.props, "", label, child.urn))
-        rules = tuple(found)
+        rules = unknown_rule if unknown_rule is not None else tuple(found)
     problems = [p for p in (_mixing(r, "securityRules", entry, "SecurityRule"),) if p]
     return NetworkSecurityGroup(r.urn, r.origin, rules), problems
