@@ -585,6 +585,7 @@ def test_twenty_resource_program() -> None:
         "import_pulumi",
         "import_azure_native",
         "program",
+        "transforms",
         "total",
     }
 

@@ -203,6 +203,7 @@ def main(spec_path: str) -> int:
                 error["traceback"] += note.lstrip("\n") + "\n"
     timings["program"] = time.perf_counter() - began
     timings["import_azure_native"] = clock.seconds
+    timings["transforms"] = monitor.transform_seconds
     sys.stdout.flush()
     sys.stderr.flush()
 

@@ -21,6 +21,7 @@ Everything recorded is JSON in the wire form the engine sends to analyzers (§1.
 from __future__ import annotations
 
 import importlib
+import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -112,6 +113,8 @@ class RecordingMonitor(MockMonitor):
         self.records: list[dict[str, Any]] = []
         self.classes: dict[str, type] = {}
         self.error: BaseException | None = None
+        self.transform_seconds = 0.0  # wall time in new-style transforms (outermost; what they pump included)
+        self._transform_depth = 0
         self.invokes: list[str] = []  # invoke tokens answered "unknown", in call order
         self._run_async = run_async
         self._by_urn: dict[str, dict[str, Any]] = {}
@@ -207,7 +210,14 @@ class RecordingMonitor(MockMonitor):
         dependencies = list(request.dependencies)
         pdeps: dict[str, set[str]] = {k: set(v.urns) for k, v in request.propertyDependencies.items()}
         own = self._resolve(request.transforms)
-        props, dependencies, pdeps = self._transform(request, parent, props, dependencies, pdeps, own)
+        began = time.perf_counter()
+        self._transform_depth += 1
+        try:
+            props, dependencies, pdeps = self._transform(request, parent, props, dependencies, pdeps, own)
+        finally:
+            self._transform_depth -= 1
+            if not self._transform_depth:
+                self.transform_seconds += time.perf_counter() - began
         inputs = analyzer_view(struct_to_json(props))
         provider = self._provider_for(request, parent) if custom else ""
         cls = self._class_for(request.type) if custom else None
