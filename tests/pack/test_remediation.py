@@ -4,6 +4,7 @@ the remediated routes reaching Analyze and AnalyzeStack."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -200,3 +201,27 @@ def test_secret_routes_at_any_depth_are_remediated_once(pack: PackProcess, secre
     }[secret_at]
     assert once.inputs["routes"] == expected
     assert remediate(pack, once)[0] == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Remediate sees one route table without its subnets or dependencies, so the autofix cannot tell "
+    "a KMS-allowing Azure Firewall from an on-premises appliance (docs/findings.md#kms-route-autofix)",
+)
+def test_autofix_never_breaks_a_private_subnet_that_reaches_kms_through_the_firewall(
+    pack: PackProcess,
+) -> None:
+    stack = T.firewall_allows_kms()
+    resources = []
+    for r in stack.resources:
+        if r.name == "spoke":
+            assert r.outputs is not None
+            private = [{**s, "defaultOutboundAccess": False} for s in r.inputs["subnets"]]
+            outputs = {
+                **r.outputs,
+                "subnets": [{**s, "defaultOutboundAccess": False} for s in r.outputs["subnets"]],
+            }
+            r = dataclasses.replace(r, inputs={**r.inputs, "subnets": private}, outputs=outputs)
+        resources.append(r)
+    assert found(preview(pack, resources, {AUTOFIX: "disabled"})) == set()
+    assert found(preview(pack, resources)) == set()
