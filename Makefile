@@ -15,21 +15,26 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# Exit 1 from explain means "a subnet is blocked", which the demo shows on purpose; 2 is an error.
+# The main job: the offline `pulumi preview` of the reference network (Pulumi.yaml, network/,
+# stacks/) through the policy pack, for a compliant stack and for one the pack must block.
+# Exit 1 means "blocked", which the noncompliant stack shows on purpose; anything else is an error.
 demo: $(STAMP)
-	@for f in examples/networks/*.json; do \
-		echo "== kmsguard explain $$f"; \
-		$(BIN)/kmsguard explain --brief "$$f"; rc=$$?; \
-		if [ $$rc -gt 1 ]; then exit $$rc; fi; \
-		echo; \
-	done
+	@echo "== kmsguard preview . --stack dev   (forced tunneling, KMS routes added: passes)"
+	@$(BIN)/kmsguard preview . --stack dev
+	@echo
+	@echo "== kmsguard preview . --stack noncompliant   (forced tunneling without KMS routes: blocked)"
+	@$(BIN)/kmsguard preview . --stack noncompliant; rc=$$?; \
+		if [ $$rc -ne 1 ]; then echo "expected the noncompliant stack to be blocked (exit 1), got $$rc"; exit 2; fi
+
+LINTED := kmsguard tests network bench policy
 
 lint: $(STAMP)
-	$(BIN)/ruff check kmsguard tests
-	$(BIN)/ruff format --check kmsguard tests
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy --strict network
 
 unit: $(STAMP)
 	$(BIN)/pytest
