@@ -290,10 +290,11 @@ class RecordingMonitor(MockMonitor):
             if not uri.startswith("file://"):
                 continue
             path = Path(urllib.parse.unquote(urllib.parse.urlparse(uri).path))
-            try:
-                rel = path.relative_to(self.project_dir)
-            except ValueError:
+            if not path.is_relative_to(self.project_dir):
+                path = path.resolve()  # the program may sit behind a symlink (project_dir is resolved)
+            if not path.is_relative_to(self.project_dir):
                 continue
+            rel = path.relative_to(self.project_dir)
             if "site-packages" in rel.parts or "dist-packages" in rel.parts:
                 continue
             return [rel.as_posix(), int(frame.pc.line)]
