@@ -371,9 +371,28 @@ def test_pack_started_like_the_cli_has_no_stdout_noise(pack: PackProcess) -> Non
     assert 1 <= pack.port <= 65535 and pack.startup_seconds > 0
 
 
-def test_internal_error_fails_closed(pack: PackProcess) -> None:
-    # A resource whose props are not an object at all: collect reports it, the pack never crashes.
+def test_malformed_resource_is_a_clear_report_never_a_crash(pack: PackProcess) -> None:
+    # A property of the wrong type: the problem names the resource and the property; the rest of the
+    # stack is still analysed.
     weird = PackResource(T.VNET, Stack().urn(T.VNET, "weird"), "weird", {"subnets": "not-a-list"})
     result = preview(pack, [*T.vpn_default_site().resources, weird])
-    assert (REACHABILITY, "mandatory", Stack().urn(T.VNET, "hub")) in found(result)
-    assert any(v.policy == UNVERIFIED and v.urn == weird.urn for v in result.violations)
+    assert found(result) == {
+        (REACHABILITY, "mandatory", Stack().urn(T.VNET, "hub")),
+        (UNVERIFIED, "advisory", weird.urn),
+    }
+    assert messages(result, UNVERIFIED) == ["weird: subnets: expected a list, got a string"]
+
+
+def test_an_internal_error_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Any exception inside the analysis becomes a violation at the policy's level: the mandatory gate
+    # still fails the preview, and no exception reaches the SDK (which would fail it as a gRPC error).
+    monkeypatch.setenv("PYTHONPATH", str(HOOKS))
+    monkeypatch.setenv("KMSGUARD_TEST_ANALYSIS_ERROR", "boom")
+    result = drive_pack(
+        POLICY_DIR, T.baseline().resources, policy_config=NO_AUTOFIX, project="net", stack="dev"
+    )
+    assert found(result) == {(REACHABILITY, "mandatory", ""), (UNVERIFIED, "advisory", "")}
+    assert messages(result, REACHABILITY) == [
+        "kmsguard internal error in kms-reachability (the stack was not verified): RuntimeError: boom"
+    ]
+    assert result.preview_fails is True
