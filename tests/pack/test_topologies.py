@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from kmsguard.engine import PackProcess
+from kmsguard.engine import UNKNOWN, PackProcess
 
 from . import topologies as T
 from .bags import Stack
@@ -372,3 +372,17 @@ def test_autofix_advisory_message_lists_the_routes(pack: PackProcess) -> None:
         "(0.0.0.0/0 → VirtualNetworkGateway). Add 20.118.99.224/32 → Internet (kms-20-118-99-224), "
         "40.83.235.53/32 → Internet (kms-40-83-235-53), 23.102.135.246/32 → Internet (kms-23-102-135-246)."
     ]
+
+
+def test_many_spokes_one_violation_each_and_one_remediation_per_table(pack: PackProcess) -> None:
+    st = Stack()
+    spokes = []
+    for i in range(20):
+        rt = T.route_table(st, [T.default_route("VirtualNetworkGateway")], name=f"rt-{i}")
+        spokes.append(T.spoke(st, subnet={"routeTable": {"id": UNKNOWN}}, deps=[rt.urn], name=f"spoke-{i}"))
+    blocked = preview(pack, st.resources, NO_AUTOFIX)
+    assert sorted(v.urn for v in blocked.violations) == sorted(s.urn for s in spokes)
+    assert {(v.policy, v.level) for v in blocked.violations} == {(REACHABILITY, MANDATORY)}
+    fixed = preview(pack, st.resources)
+    assert fixed.violations == ()
+    assert sorted(r.urn for r in fixed.remediations) == sorted(st.urn(T.RT, f"rt-{i}") for i in range(20))
