@@ -103,6 +103,15 @@ CASES: list[Case] = [
         True,
         set(),
     ),
+    (
+        "nic-allows-subnet-denies",
+        lambda: T.nic_and_subnet_nsgs(subnet_allows=False),
+        {},
+        {(REACHABILITY, MANDATORY, SPOKE)},
+        True,
+        set(),
+    ),
+    ("nic-and-subnet-allow", lambda: T.nic_and_subnet_nsgs(subnet_allows=True), {}, set(), False, set()),
     ("nsg-deny-platform-lkm", T.nsg_denies_platform_lkm, {}, {(REACHABILITY, MANDATORY, SPOKE)}, True, set()),
     # --- outbound ---------------------------------------------------------------------------------
     (

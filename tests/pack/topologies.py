@@ -599,3 +599,50 @@ def vpn_default_site_with_internet_escape() -> Stack:
     st.resources.remove(rebuilt)
     st.resources.insert(st.resources.index(rt) + 1, rebuilt)
     return st
+
+
+def nic_and_subnet_nsgs(*, subnet_allows: bool) -> Stack:
+    """Scenario 18: forced tunnel with the user's /32 KMS routes; the NIC NSG allows TCP 1688 to the
+    KMS IPs, the subnet NSG denies Internet at 200 (and allows 1688 at 150 in the variation)."""
+    st = Stack()
+    rt = route_table(st, [default_route("VirtualNetworkGateway"), *kms_routes(PUBLIC_KMS)])
+    allow = {
+        "name": "allow-kms",
+        "direction": "Outbound",
+        "access": "Allow",
+        "protocol": "Tcp",
+        "sourceAddressPrefix": "*",
+        "sourcePortRange": "*",
+        "destinationAddressPrefixes": PUBLIC_KMS,
+        "destinationPortRanges": ["1680-1690"],
+    }
+    deny = {
+        "name": "deny-internet",
+        "priority": 200,
+        "direction": "Outbound",
+        "access": "Deny",
+        "protocol": "*",
+        "sourceAddressPrefix": "*",
+        "sourcePortRange": "*",
+        "destinationAddressPrefix": "Internet",
+        "destinationPortRange": "*",
+    }
+    subnet_rules = [deny, {**allow, "priority": 150.0}] if subnet_allows else [deny]
+    nsg = st.add(NSG, "nsg-subnet", {"resourceGroupName": RG, "securityRules": subnet_rules})
+    nic_nsg = st.add(NSG, "nsg-nic", {"resourceGroupName": RG, "securityRules": [{**allow, "priority": 100}]})
+    vnet = spoke(
+        st,
+        subnet={"routeTable": {"id": UNKNOWN}, "networkSecurityGroup": {"id": UNKNOWN}},
+        deps=[rt.urn, nsg.urn],
+    )
+    st.add(
+        NIC,
+        "vm-nic",
+        {
+            "resourceGroupName": RG,
+            "networkSecurityGroup": {"id": UNKNOWN},
+            "ipConfigurations": [{"name": "ipconfig", "subnet": {"id": UNKNOWN}}],
+        },
+        {"networkSecurityGroup": [nic_nsg.urn], "ipConfigurations": [vnet.urn]},
+    )
+    return st
