@@ -422,7 +422,7 @@ def test_startup_timeout_is_reported(tmp_path: Path) -> None:
     # Long enough for the interpreter to start and print on a loaded machine; the pack never prints a port.
     with pytest.raises(KmsguardError) as info, PackProcess(silent, startup_timeout=5.0):
         pass
-    assert "failed to start: no port printed within 5.0s" in str(info.value)
+    assert "failed to start: no port printed within 5s" in str(info.value)
     assert "warming up" in str(info.value)
 
 
