@@ -47,11 +47,11 @@ def subnet_routes(
     its system routes hold one peering route per spoke.
     """
     key = ("subnet-routes", subnet.key, firewall_forced_tunnel)
-    cached = index.memo.get(key)
+    cached = index.cache("subnet-routes").get(key)
     if isinstance(cached, tuple) and cached[0] is subnet:
         return cast(SubnetRoutes, cached[1])
     result = _subnet_routes(index, subnet, firewall_forced_tunnel)
-    index.memo[key] = (subnet, result)
+    index.cache("subnet-routes")[key] = (subnet, result)
     return result
 
 

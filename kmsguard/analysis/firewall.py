@@ -236,40 +236,75 @@ def _plan(
     ip_groups = index.network.ip_groups
     fqdn_key = None if fqdn_ips is None else tuple(sorted(fqdn_ips.items()))
     key = ("firewall-plan", id(fw), tuple(id(p) for p in chain), id(ip_groups), ip, fqdn_key)
-    cached = index.memo.get(key)
+    cached = index.cache("firewall-plan").get(key)
     if cached is not None:
         return cast(tuple[list[str], list[_PlanStep]], cast(tuple[object, ...], cached)[1:])
     collections, problems = ordered_network_collections(index, fw)
     steps: list[_PlanStep] = []
     for oc in collections:
-        action = oc.collection.action
-        acts = (
-            frozenset({ALLOW})
-            if isinstance(action, str) and canonical(action) == "allow"
-            else (
-                frozenset({DENY})
-                if isinstance(action, str) and canonical(action) == "deny"
-                else frozenset({ALLOW, DENY})
-            )
+        # Per collection too: the repair loop adds a rule collection group to a policy, which
+        # changes the chain (a new plan) but leaves every other collection as it was.
+        ckey = (
+            "firewall-plan",
+            id(oc.collection),
+            oc.policy,
+            oc.urn,
+            oc.group,
+            oc.group_priority,
+            id(fw),
+            id(ip_groups),
+            ip,
+            fqdn_key,
         )
-        if isinstance(oc.collection.rules, Unknown):
-            steps.append(_UnknownRules(acts, f"rules of collection {oc.collection.name} unknown"))
+        hit = index.cache("firewall-plan").get(ckey)
+        if isinstance(hit, tuple) and hit[0][0] is oc.collection:
+            steps.extend(cast(list[_PlanStep], hit[1]))
             continue
-        for rule in oc.collection.rules:
-            pre_why: list[str] = []
-            dest_why: list[str] = []
-            proto = _protocols(rule.protocols, pre_why)
-            port = port_matches(rule.destination_ports, KMS_PORT, pre_why, "destination port")
-            dest = _destination(index, fw, rule, ip, fqdn_ips, dest_why)
-            pre = tri_all([proto, port, dest])
-            if pre is Tri.NO:
-                r61 = tuple(w for w in (*pre_why, *dest_why) if "R6.1" in w)
-                if r61:
-                    steps.append(r61)
-                continue
-            steps.append(_PlannedRule(oc, acts, rule, pre, tuple(pre_why), dest, tuple(dest_why)))
-    index.memo[key] = ((fw, chain, ip_groups), problems, steps)  # the pins keep the ids unique
+        part = _collection_plan(index, fw, oc, ip, fqdn_ips)
+        index.cache("firewall-plan")[ckey] = ((oc.collection, fw, ip_groups), part)
+        steps.extend(part)
+    index.cache("firewall-plan")[key] = (
+        (fw, chain, ip_groups),
+        problems,
+        steps,
+    )  # the pins keep the ids unique
     return problems, steps
+
+
+def _collection_plan(
+    index: NetworkIndex,
+    fw: AzureFirewall,
+    oc: OrderedCollection,
+    ip: IPv4Address,
+    fqdn_ips: dict[str, tuple[str, ...]] | None,
+) -> list[_PlanStep]:
+    steps: list[_PlanStep] = []
+    action = oc.collection.action
+    acts = (
+        frozenset({ALLOW})
+        if isinstance(action, str) and canonical(action) == "allow"
+        else (
+            frozenset({DENY})
+            if isinstance(action, str) and canonical(action) == "deny"
+            else frozenset({ALLOW, DENY})
+        )
+    )
+    if isinstance(oc.collection.rules, Unknown):
+        return [_UnknownRules(acts, f"rules of collection {oc.collection.name} unknown")]
+    for rule in oc.collection.rules:
+        pre_why: list[str] = []
+        dest_why: list[str] = []
+        proto = _protocols(rule.protocols, pre_why)
+        port = port_matches(rule.destination_ports, KMS_PORT, pre_why, "destination port")
+        dest = _destination(index, fw, rule, ip, fqdn_ips, dest_why)
+        pre = tri_all([proto, port, dest])
+        if pre is Tri.NO:
+            r61 = tuple(w for w in (*pre_why, *dest_why) if "R6.1" in w)
+            if r61:
+                steps.append(r61)
+            continue
+        steps.append(_PlannedRule(oc, acts, rule, pre, tuple(pre_why), dest, tuple(dest_why)))
+    return steps
 
 
 def firewall_decision(

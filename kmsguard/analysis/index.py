@@ -38,6 +38,8 @@ _INDEXED = (
     "vm_subnets",
 )
 _ROUTED = ("vnets", "subnets", "route_tables", "gateways", "hubs", "hub_connections")
+_BY_IDENTITY = ("firewall-plan", "nsg-decision", "route-select")
+_BY_ROUTES = ("subnet-routes", "fw-egress")
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,19 @@ class NetworkIndex:
     nics_by_subnet: Mapping[Ref, tuple[tuple[NetworkInterface, int], ...]]
     nics_subnet_unknown: tuple[tuple[NetworkInterface, int], ...]  # IP configurations, in NIC order
     vms_by_nic: Mapping[Ref, tuple[VirtualMachine, ...]]
+    scale_sets: tuple[VirtualMachine, ...]  # the VMs that are scale sets, in network order
     admin_rules_by_vnet: Mapping[Ref, tuple[AdminRule, ...]]
     admin_rules_vnet_unknown: tuple[AdminRule, ...]
     windows_subnets: frozenset[Ref]
-    # Results that depend only on the network, computed on first use by the analysis steps.
-    memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
+    # Results computed on first use by the analysis steps, one dict per kind (see ``cache``).
+    memo: dict[str, dict[object, object]] = field(default_factory=dict, compare=False, repr=False)
+
+    def cache(self, kind: str) -> dict[object, object]:
+        """The memo of one kind of result (``"firewall-plan"``, ``"subnet-routes"``, ...)."""
+        found = self.memo.get(kind)
+        if found is None:
+            found = self.memo[kind] = {}
+        return found
 
     def derive(self, network: Network) -> NetworkIndex:
         """The index of ``network``, a copy of this index's network with a few entries replaced (the
@@ -74,11 +84,12 @@ class NetworkIndex:
         else:
             index = NetworkIndex.build(network)
         keep_routes = all(getattr(old, f) == getattr(network, f) for f in _ROUTED)
-        for key, value in self.memo.items():
-            family = key[0] if isinstance(key, tuple) else None
-            # firewall plans are keyed by the identity of everything they read (see firewall._plan)
-            if family == "firewall-plan" or (family == "subnet-routes" and keep_routes):
-                index.memo[key] = value
+        for kind, entries in self.memo.items():
+            # Shared, not copied: these are keyed by (and hold) the objects they were computed from
+            # (firewall._plan, path._nsg_decision, path._select), so they hold in any copy; the
+            # route memos also need the routing part of the network unchanged.
+            if kind in _BY_IDENTITY or (kind in _BY_ROUTES and keep_routes):
+                index.memo[kind] = entries
         return index
 
     @staticmethod
@@ -190,6 +201,7 @@ class NetworkIndex:
             nics_by_subnet={k: tuple(v) for k, v in ns.items()},
             nics_subnet_unknown=tuple(ns_unknown),
             vms_by_nic={k: tuple(v) for k, v in vn.items()},
+            scale_sets=tuple(vm for vm in network.vms.values() if vm.scale_set),
             admin_rules_by_vnet={k: tuple(v) for k, v in ar.items()},
             admin_rules_vnet_unknown=tuple(ar_unknown),
             windows_subnets=frozenset(windows),

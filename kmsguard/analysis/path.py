@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from typing import cast
 
 from kmsguard.analysis import dns as dnsmod
 from kmsguard.analysis.effective import SubnetRoutes, subnet_routes
@@ -17,6 +18,7 @@ from kmsguard.analysis.filtering import (
     ALLOW,
     ALWAYS_ALLOW,
     DENY,
+    Decision,
     FlowSource,
     evaluate_admin_rules,
     evaluate_nsg,
@@ -110,9 +112,7 @@ def _flexible_scale_set(index: NetworkIndex, subnet: Subnet, nic: NetworkInterfa
     access. For a NIC, its own scale set; for the subnet (any VM in it), any such scale set there."""
     network = index.network
     found = Tri.NO
-    for vm in network.vms.values():
-        if not vm.scale_set:
-            continue
+    for vm in index.scale_sets:
         mode = vm.orchestration_mode
         flexible = (
             Tri.MAYBE
@@ -380,7 +380,7 @@ def _nsg_normal(ctx: SourceContext, ip: IPv4Address) -> list[Step]:
                 )
             )
             continue
-        decision, _ = evaluate_nsg(nsg, ip, ctx.src)
+        decision = _nsg_decision(ctx, nsg, ip)
         act = decision.decided
         if act == DENY:
             fix = nsg_allow_fix(nsg, decision.rule_priority, sorted(ctx.cloud.ips, key=_ip_key))
@@ -399,6 +399,31 @@ def _nsg_normal(ctx: SourceContext, ip: IPv4Address) -> list[Step]:
                 )
             )
     return steps
+
+
+def _select(index: NetworkIndex, routes: tuple[EffectiveRoute, ...], ip: IPv4Address) -> RouteChoice:
+    """``select``, remembered per route list: a subnet's NICs share its effective routes."""
+    key = (id(routes), ip)
+    cache = index.cache("route-select")
+    hit = cache.get(key)
+    if isinstance(hit, tuple) and hit[0] is routes:
+        return cast(RouteChoice, hit[1])
+    choice = select(routes, ip)
+    cache[key] = (routes, choice)
+    return choice
+
+
+def _nsg_decision(ctx: SourceContext, nsg: NetworkSecurityGroup, ip: IPv4Address) -> Decision:
+    """``evaluate_nsg``, remembered: a subnet and each of its NICs usually ask the same question of
+    the same NSG (rules walked in priority order, up to 1,000 of them). The NSG object is part of the
+    key and kept in the entry, so the entry stays valid in the repair loop's copies of the network."""
+    key = ("nsg-decision", id(nsg), ip, ctx.src)
+    hit = ctx.index.cache("nsg-decision").get(key)
+    if isinstance(hit, tuple) and hit[0] is nsg:
+        return cast(Decision, hit[1])
+    decision, _ = evaluate_nsg(nsg, ip, ctx.src)
+    ctx.index.cache("nsg-decision")[key] = (nsg, decision)
+    return decision
 
 
 def _nsg_platform(ctx: SourceContext, ip: IPv4Address) -> list[Step]:
@@ -451,7 +476,7 @@ def _nsg_platform(ctx: SourceContext, ip: IPv4Address) -> list[Step]:
 
 
 def _routing(ctx: SourceContext, ip: IPv4Address, endpoint: Endpoint) -> list[Step]:
-    choice = select(ctx.routes.routes, ip)
+    choice = _select(ctx.index, ctx.routes.routes, ip)
     chosen_steps = _next_hop(ctx, choice.chosen, ip, endpoint, choice)
     if choice.decided or not choice.rivals:
         return chosen_steps
@@ -750,8 +775,20 @@ def _snat_fix(ctx: SourceContext, fw: AzureFirewall) -> Fix:
 
 
 def _firewall_egress(ctx: SourceContext, fw: AzureFirewall, ip: IPv4Address) -> Step:
-    """Where the firewall sends the packet next: its own subnet's routes (§6.4, §3.3)."""
-    index = ctx.index
+    """Where the firewall sends the packet next: its own subnet's routes (§6.4, §3.3).
+
+    The same for every subnet behind the firewall, and the hub's routes hold a peering route per
+    spoke, so it is remembered per index (and carried into repair copies with the routes)."""
+    key = ("fw-egress", id(fw), ip)
+    hit = ctx.index.cache("fw-egress").get(key)
+    if isinstance(hit, tuple) and hit[0] is fw:
+        return cast(Step, hit[1])
+    step = _firewall_egress_step(ctx.index, fw, ip)
+    ctx.index.cache("fw-egress")[key] = (fw, step)
+    return step
+
+
+def _firewall_egress_step(index: NetworkIndex, fw: AzureFirewall, ip: IPv4Address) -> Step:
     if fw.vnet is None:
         return Step(
             "firewall",
