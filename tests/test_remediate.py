@@ -171,3 +171,76 @@ def test_unknown_route_values_still_get_the_host_routes() -> None:
 def test_garbage_route_items_never_raise() -> None:
     plan = plan_kms_routes([DEFAULT_TO_NVA, 42, "x", None, {"addressPrefix": 5}], "eastus")
     assert list(plan.added) == PUBLIC_ROUTES
+
+
+# --- bypass_appliances=False: the pack's autofix ------------------------------------------------
+
+
+def test_appliance_is_left_alone_with_the_ips_listed() -> None:
+    plan = plan_kms_routes([DEFAULT_TO_NVA], "westeurope", bypass_appliances=False)
+    assert plan.added == ()
+    assert plan.via_appliance == ("20.118.99.224", "40.83.235.53", "23.102.135.246")
+    assert (plan.diverted, plan.conflicts, plan.skipped, plan.over_limit) == ((), (), "", False)
+    assert not plan.needed
+    # The components' default still routes around the appliance, and lists nothing as left alone.
+    bypass = plan_kms_routes([DEFAULT_TO_NVA], "westeurope")
+    assert list(bypass.added) == PUBLIC_ROUTES and bypass.via_appliance == ()
+
+
+@pytest.mark.parametrize("hop", ["VirtualNetworkGateway", "None", "VnetLocal", UNKNOWN_SENTINEL])
+def test_other_next_hops_are_still_fixed(hop: str) -> None:
+    plan = plan_kms_routes(
+        [{"name": "ft", "addressPrefix": "0.0.0.0/0", "nextHopType": hop}],
+        "westeurope",
+        bypass_appliances=False,
+    )
+    assert list(plan.added) == PUBLIC_ROUTES
+    assert plan.via_appliance == ()
+    shown = "unknown next hop" if hop == UNKNOWN_SENTINEL else hop
+    assert plan.diverted[0] == f"20.118.99.224 → route ft (0.0.0.0/0 → {shown})"
+
+
+def test_mixed_table_fixes_only_the_ips_that_do_not_go_to_the_appliance() -> None:
+    # 20.0.0.0/8 → gateway captures 20.118.99.224; the other IPs follow 0.0.0.0/0 to the appliance.
+    onprem = {"name": "onprem-20", "addressPrefix": "20.0.0.0/8", "nextHopType": "VirtualNetworkGateway"}
+    plan = plan_kms_routes([DEFAULT_TO_NVA, onprem], "eastus", bypass_appliances=False)
+    assert list(plan.added) == [PUBLIC_ROUTES[0]]
+    assert plan.diverted == ("20.118.99.224 → route onprem-20 (20.0.0.0/8 → VirtualNetworkGateway)",)
+    assert plan.via_appliance == ("40.83.235.53", "23.102.135.246")
+    # Idempotent: once the /32 is there, nothing is left to add and the appliance IPs stay listed.
+    again = plan_kms_routes([DEFAULT_TO_NVA, onprem, *plan.added], "eastus", bypass_appliances=False)
+    assert again.added == () and again.via_appliance == ("40.83.235.53", "23.102.135.246")
+
+
+def test_an_unknown_prefix_still_gets_the_host_routes_without_bypass() -> None:
+    # Nothing known selects an appliance; the unknown route may divert the IPs anywhere (§2.4).
+    unknown = {"name": "x", "addressPrefix": UNKNOWN_SENTINEL, "nextHopType": "VirtualAppliance"}
+    plan = plan_kms_routes([unknown], "eastus", bypass_appliances=False)
+    assert list(plan.added) == PUBLIC_ROUTES
+    assert plan.via_appliance == ()
+
+
+def test_a_user_host_route_to_the_appliance_stays_a_conflict_without_bypass() -> None:
+    pin = {**DEFAULT_TO_NVA, "name": "pin", "addressPrefix": "40.83.235.53/32"}
+    plan = plan_kms_routes([DEFAULT_TO_NVA, pin], "eastus", bypass_appliances=False)
+    assert plan.conflicts == ("40.83.235.53",)
+    assert plan.via_appliance == ("20.118.99.224", "23.102.135.246")
+    assert plan.added == ()
+
+
+def test_appliance_ips_are_listed_when_the_limit_is_reached() -> None:
+    filler = [
+        {"name": f"r{i}", "addressPrefix": f"10.{i // 256}.{i % 256}.0/24", "nextHopType": "VnetLocal"}
+        for i in range(398)
+    ]
+    onprem = {"name": "onprem-20", "addressPrefix": "20.0.0.0/8", "nextHopType": "VirtualNetworkGateway"}
+    # 400 routes plus one /32 for 20.118.99.224 would exceed the limit; the appliance IPs need none.
+    plan = plan_kms_routes([DEFAULT_TO_NVA, onprem, *filler], "eastus", bypass_appliances=False)
+    assert plan.over_limit and plan.added == ()
+    assert plan.via_appliance == ("40.83.235.53", "23.102.135.246")
+    # 399 routes: the one /32 fits, where bypassing the appliance (three /32s) would not.
+    assert (
+        len(plan_kms_routes([DEFAULT_TO_NVA, onprem, *filler[:397]], "eastus", bypass_appliances=False).added)
+        == 1
+    )
+    assert plan_kms_routes([DEFAULT_TO_NVA, onprem, *filler[:397]], "eastus").over_limit

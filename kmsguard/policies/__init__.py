@@ -250,7 +250,7 @@ def _remediate_routes(args: ResourceValidationArgs) -> Mapping[str, Any] | None:
             return None
         # A secret route list is a Secret of proxies here; the proxy re-wraps the new list as secret.
         existing = raw(plain(bag.get("routes")))
-        plan = plan_kms_routes(existing, bag.get("location"))
+        plan = plan_kms_routes(existing, bag.get("location"), bypass_appliances=False)
         if not plan.added:
             return None
         props["routes"] = [*existing, *plan.added]  # type: ignore[index]
@@ -268,7 +268,7 @@ def _validate_routes(args: ResourceValidationArgs, report: ReportViolation) -> N
         bag = raw(args.props)
         if not isinstance(bag, dict):
             return
-        plan = plan_kms_routes(bag.get("routes"), bag.get("location"))
+        plan = plan_kms_routes(bag.get("routes"), bag.get("location"), bypass_appliances=False)
     except Exception as exc:  # an escape would fail the whole preview
         report(f"kmsguard internal error in {AUTOFIX}: {exc!r}", None)
         return
@@ -318,7 +318,10 @@ kms_unverified = StackValidationPolicy(
 
 kms_route_autofix = ResourceValidationPolicy(
     name=AUTOFIX,
-    description="Adds the missing /32 → Internet KMS routes to route tables whose inline routes divert KMS traffic.",
+    description=(
+        "Adds the missing /32 → Internet KMS routes to route tables whose inline routes divert KMS traffic "
+        "anywhere but to a virtual appliance (kms-reachability judges appliances)."
+    ),
     enforcement_level=EnforcementLevel.REMEDIATE,
     validate=_validate_routes,
     remediate=cast(Any, _remediate_routes),  # the SDK's hint wants an awaitable; sync returns are supported

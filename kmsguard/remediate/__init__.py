@@ -43,6 +43,8 @@ class RoutePlan:
     skipped: str = ""  # why the table was left alone
     over_limit: bool = False
     diverted: tuple[str, ...] = ()  # human description of the routes that divert KMS IPs
+    # KMS IPs left on their VirtualAppliance route because the caller asked not to bypass appliances.
+    via_appliance: tuple[str, ...] = ()
 
     @property
     def needed(self) -> bool:
@@ -85,8 +87,18 @@ def _parse(route: Any) -> _Route:
     return _Route(name if isinstance(name, str) and not is_unknown(name) else None, prefix, hop, certain)
 
 
-def plan_kms_routes(routes: object, location: object, catalog: Catalog | None = None) -> RoutePlan:
-    """The /32 → Internet routes a table with these inline ``routes`` in ``location`` is missing."""
+def plan_kms_routes(
+    routes: object, location: object, catalog: Catalog | None = None, *, bypass_appliances: bool = True
+) -> RoutePlan:
+    """The /32 → Internet routes a table with these inline ``routes`` in ``location`` is missing.
+
+    With ``bypass_appliances=False`` a KMS IP whose selected route goes to a ``VirtualAppliance`` is
+    left alone (listed in ``via_appliance``): from a route table alone an Azure Firewall that allows
+    TCP 1688 and SNATs to its public IP (§6.4) cannot be told from an appliance that forwards
+    on-premises (§3.5), and a /32 → Internet around the firewall bypasses its inspection and, on a
+    private subnet without a NAT gateway, removes the only outbound path (§5.2). The stack analysis
+    says which of the two it is and what to change.
+    """
     catalog = catalog or load_catalog()
     location = plain(location)
     if not isinstance(location, str) or is_unknown(location) or not location.strip():
@@ -116,6 +128,7 @@ def plan_kms_routes(routes: object, location: object, catalog: Catalog | None = 
     added: list[dict[str, str]] = []
     conflicts: list[str] = []
     diverted: list[str] = []
+    via_appliance: list[str] = []
     for ip_text in _ips(cloud.endpoints):
         ip = ipaddress.IPv4Address(ip_text)
         winner = _select(parsed, ip)
@@ -127,6 +140,9 @@ def plan_kms_routes(routes: object, location: object, catalog: Catalog | None = 
             continue
         elif winner is None and not uncertain:
             continue  # nothing in this table diverts the IP: the system route sends it to Internet
+        elif winner is not None and winner.hop == "virtualappliance" and not bypass_appliances:
+            via_appliance.append(ip_text)
+            continue
         if winner is not None:
             hop = NEXT_HOP_TYPES.get(winner.hop or "", "unknown next hop")
             diverted.append(f"{ip_text} → route {winner.name or '?'} ({winner.prefix} → {hop})")
@@ -138,8 +154,21 @@ def plan_kms_routes(routes: object, location: object, catalog: Catalog | None = 
         names.add(name)
         added.append({"name": name, "addressPrefix": f"{ip_text}/32", "nextHopType": "Internet"})
     if len(routes) + len(added) > MAX_ROUTES and added:
-        return RoutePlan(cloud_name, (), tuple(conflicts), over_limit=True, diverted=tuple(diverted))
-    return RoutePlan(cloud_name, tuple(added), tuple(conflicts), diverted=tuple(diverted))
+        return RoutePlan(
+            cloud_name,
+            (),
+            tuple(conflicts),
+            over_limit=True,
+            diverted=tuple(diverted),
+            via_appliance=tuple(via_appliance),
+        )
+    return RoutePlan(
+        cloud_name,
+        tuple(added),
+        tuple(conflicts),
+        diverted=tuple(diverted),
+        via_appliance=tuple(via_appliance),
+    )
 
 
 def _ips(endpoints: Sequence[Any]) -> list[str]:

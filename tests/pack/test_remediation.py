@@ -5,6 +5,7 @@ the remediated routes reaching Analyze and AnalyzeStack."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -43,9 +44,9 @@ def test_forced_tunnel_table_gets_the_kms_routes_appended(pack: PackProcess) -> 
 
 
 def test_applying_twice_equals_applying_once(pack: PackProcess) -> None:
-    for stack in (T.udr_to_vpn_gateway(), T.third_party_appliance(), T.firewall_without_kms_rule()):
-        [rt] = [r for r in stack.resources if r.type == T.RT]
-        [_], once = remediate(pack, rt)
+    for hop in ("VirtualNetworkGateway", "None", "VnetLocal", UNKNOWN):
+        [_], once = remediate(pack, table([T.default_route(hop)]))
+        assert routes_of(once) == [T.default_route(hop), *PUBLIC_ADDED]
         again, twice = remediate(pack, once)
         assert again == []
         assert encode_value(twice.inputs) == encode_value(once.inputs)
@@ -53,17 +54,31 @@ def test_applying_twice_equals_applying_once(pack: PackProcess) -> None:
         assert pack.analyze(once) == []
 
 
+def test_appliance_tables_are_left_to_kms_reachability(pack: PackProcess) -> None:
+    # From one route table an Azure Firewall that allows TCP 1688 cannot be told from an appliance
+    # that forwards on-premises, and routes around a firewall bypass its inspection: no change, and
+    # Analyze has nothing to add either (the stack policies judge the subnets).
+    for stack in (T.third_party_appliance(), T.firewall_without_kms_rule(), T.firewall_allows_kms()):
+        [rt] = [r for r in stack.resources if r.type == T.RT]
+        rems, after = remediate(pack, rt)
+        assert rems == []
+        assert encode_value(after.inputs) == encode_value(rt.inputs)
+        assert pack.analyze(rt) == []
+
+
 def test_user_routes_are_never_changed_or_reordered(pack: PackProcess) -> None:
     user = [
         {"name": "onprem", "addressPrefix": "192.168.0.0/16", "nextHopType": "VirtualNetworkGateway"},
-        T.default_route("VirtualAppliance", "10.0.100.4"),
+        {"name": "hub", "addressPrefix": "10.0.0.0/8", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.0.100.4"},
+        T.default_route("VirtualNetworkGateway"),
         {"name": "legacy-kms", "addressPrefix": "23.102.135.246/32", "nextHopType": "Internet"},
         {"name": "azkms-a", "addressPrefix": "20.118.99.224/32", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.0.100.4"},
     ]  # fmt: skip
     [_], after = remediate(pack, table(user))
     routes = routes_of(after)
     assert routes[: len(user)] == user
-    # 23.102.135.246 is routed already; the user's /32 for 20.118.99.224 is a conflict, not rewritten.
+    # 23.102.135.246 is routed already; the user's /32 for 20.118.99.224 is a conflict, not rewritten;
+    # 40.83.235.53 follows the default route to the gateway.
     assert routes[len(user) :] == [PUBLIC_ADDED[1]]
     assert messages(_preview_table(pack, user), AUTOFIX) == [
         "route table rt-spoke: a user /32 route sends KMS IP 20.118.99.224 to another next hop; kmsguard never "
@@ -127,22 +142,30 @@ def test_tables_with_standalone_routes_are_untouched(pack: PackProcess) -> None:
 
 
 def test_unknown_sentinels_survive_and_unknown_locations_are_left_alone(pack: PackProcess) -> None:
-    # The firewall's private IP is unknown in preview: the route keeps the raw sentinel.
-    [_], after = remediate(pack, table([T.default_route("VirtualAppliance", UNKNOWN)]))
-    assert routes_of(after) == [T.default_route("VirtualAppliance", UNKNOWN), *PUBLIC_ADDED]
+    # The next hop type is unknown in preview: the route keeps the raw sentinel.
+    [_], after = remediate(pack, table([T.default_route(UNKNOWN)]))
+    assert routes_of(after) == [T.default_route(UNKNOWN), *PUBLIC_ADDED]
+    # An appliance route whose prefix is unknown may capture the IPs or not; a /32 settles it.
+    unknown_prefix = {"name": "hub", "addressPrefix": UNKNOWN, "nextHopType": "VirtualAppliance"}
+    [_], after = remediate(pack, table([unknown_prefix]))
+    assert routes_of(after) == [unknown_prefix, *PUBLIC_ADDED]
     # A whole route unknown: nothing known diverts the IPs, but the unknown one might; a /32 settles it.
     [_], after = remediate(pack, table([UNKNOWN]))
     assert routes_of(after) == [UNKNOWN, *PUBLIC_ADDED]
+    # The firewall's private IP is unknown in preview, but the next hop is an appliance: no change.
+    assert remediate(pack, table([T.default_route("VirtualAppliance", UNKNOWN)]))[0] == []
     # The location decides the cloud; unknown location, unknown route list: no change.
     assert remediate(pack, table([T.default_route("VirtualNetworkGateway")], location=UNKNOWN))[0] == []
     assert remediate(pack, table(UNKNOWN))[0] == []
 
 
 def test_secrets_keep_their_marking(pack: PackProcess) -> None:
-    [rt] = [r for r in T.third_party_appliance(ip=Secret("10.0.100.7")).resources if r.type == T.RT]
-    [_], after = remediate(pack, rt)
+    onprem = {"name": "onprem", "addressPrefix": "192.168.0.0/16", "nextHopType": "VirtualAppliance",
+              "nextHopIpAddress": Secret("10.0.100.7")}  # fmt: skip
+    routes = [onprem, T.default_route("VirtualNetworkGateway")]
+    [_], after = remediate(pack, table(routes, tags=Secret({"costCenter": "42"})))
     assert after.inputs["tags"] == Secret({"costCenter": "42"})
-    assert routes_of(after) == [T.default_route("VirtualAppliance", Secret("10.0.100.7")), *PUBLIC_ADDED]
+    assert routes_of(after) == [*routes, *PUBLIC_ADDED]
 
 
 def test_secret_next_hop_is_redacted_from_messages(pack: PackProcess) -> None:
@@ -203,15 +226,17 @@ def test_secret_routes_at_any_depth_are_remediated_once(pack: PackProcess, secre
     assert remediate(pack, once)[0] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Remediate sees one route table without its subnets or dependencies, so the autofix cannot tell "
-    "a KMS-allowing Azure Firewall from an on-premises appliance (docs/findings.md#kms-route-autofix)",
+@pytest.mark.parametrize(
+    ("builder", "expected"),
+    [(T.firewall_allows_kms, set()), (T.firewall_without_kms_rule, {(REACHABILITY, "mandatory", SPOKE)})],
+    ids=["firewall-allows-kms", "firewall-denies"],
 )
 def test_autofix_never_breaks_a_private_subnet_that_reaches_kms_through_the_firewall(
-    pack: PackProcess,
+    pack: PackProcess, builder: Callable[[], Stack], expected: set[tuple[str, str, str]]
 ) -> None:
-    stack = T.firewall_allows_kms()
+    # Routes around the firewall would remove the private subnet's only outbound path (§5.2): the
+    # autofix leaves the table alone and kms-reachability judges the firewall.
+    stack = builder()
     resources = []
     for r in stack.resources:
         if r.name == "spoke":
@@ -223,5 +248,16 @@ def test_autofix_never_breaks_a_private_subnet_that_reaches_kms_through_the_fire
             }
             r = dataclasses.replace(r, inputs={**r.inputs, "subnets": private}, outputs=outputs)
         resources.append(r)
-    assert found(preview(pack, resources, {AUTOFIX: "disabled"})) == set()
-    assert found(preview(pack, resources)) == set()
+    assert found(preview(pack, resources, {AUTOFIX: "disabled"})) == expected
+    result = preview(pack, resources)
+    assert found(result) == expected
+    assert result.remediations == ()
+    [rt] = [r for r in result.final_resources if r.type == T.RT]
+    assert routes_of(rt) == [T.default_route("VirtualAppliance", UNKNOWN)]
+    if expected:
+        [message] = messages(result, REACHABILITY)
+        assert (
+            "1. firewall policy fw-policy: add rule collection group kms-activation (priority 100) with a network "
+            "rule collection (Allow) and rule allow-kms: TCP 1688 from 10.1.0.0/24 to 20.118.99.224, "
+            "23.102.135.246, 40.83.235.53"
+        ) in message.split("\n")

@@ -74,7 +74,8 @@ CASES: list[Case] = [
     ),
     # --- Azure Firewall ---------------------------------------------------------------------------
     ("firewall-allows-kms", T.firewall_allows_kms, NO_AUTOFIX, set(), False, set()),
-    ("firewall-allows-kms-autofix", T.firewall_allows_kms, {}, set(), False, {RT_SPOKE}),
+    # The autofix leaves tables whose KMS traffic goes to a VirtualAppliance to kms-reachability.
+    ("firewall-allows-kms-autofix", T.firewall_allows_kms, {}, set(), False, set()),
     (
         "firewall-denies",
         T.firewall_without_kms_rule,
@@ -83,7 +84,14 @@ CASES: list[Case] = [
         True,
         set(),
     ),
-    ("firewall-denies-autofix", T.firewall_without_kms_rule, {}, set(), False, {RT_SPOKE}),
+    (
+        "firewall-denies-autofix",
+        T.firewall_without_kms_rule,
+        {},
+        {(REACHABILITY, MANDATORY, SPOKE)},
+        True,
+        set(),
+    ),
     (
         "firewall-fqdn-rules-no-dns-proxy",
         T.firewall_fqdn_rules_without_dns_proxy,
@@ -184,7 +192,7 @@ CASES: list[Case] = [
         True,
         set(),
     ),
-    ("appliance-autofix", T.third_party_appliance, {}, set(), False, {RT_SPOKE}),
+    ("appliance-autofix", T.third_party_appliance, {}, {(UNVERIFIED, ADVISORY, SPOKE)}, False, set()),
     # --- BGP (scenario 20) and the Default Site escape (§3.1) ----------------------------------------
     (
         "expressroute-bgp-unknown",
@@ -285,8 +293,12 @@ def test_vpn_default_site_message_is_exact(pack: PackProcess) -> None:
     )
 
 
-def test_firewall_message_names_firewall_rule_and_fix(pack: PackProcess) -> None:
-    [message] = messages(preview(pack, T.firewall_without_kms_rule().resources, NO_AUTOFIX), REACHABILITY)
+@pytest.mark.parametrize("config", [NO_AUTOFIX, {}], ids=["no-autofix", "autofix"])
+def test_firewall_message_names_firewall_rule_and_fix(pack: PackProcess, config: Mapping[str, Any]) -> None:
+    # With the autofix on, the firewall table is left alone and the verdict is the same as without it.
+    result = preview(pack, T.firewall_without_kms_rule().resources, config)
+    assert messages(result, AUTOFIX) == []
+    [message] = messages(result, REACHABILITY)
     lines = message.split("\n")
     assert lines[0] == (
         "Subnet spoke/app (westeurope, public cloud): Windows cannot activate. KMS TCP 1688 is blocked to "
@@ -357,8 +369,11 @@ def test_wrong_cloud_message_lists_the_usgov_ips(pack: PackProcess) -> None:
     assert "1. route table rt-spoke: add 23.97.0.13/32 → Internet, 52.126.105.2/32 → Internet" in message
 
 
-def test_unknown_appliance_message_says_how_to_settle(pack: PackProcess) -> None:
-    [message] = messages(preview(pack, T.third_party_appliance().resources, NO_AUTOFIX), UNVERIFIED)
+@pytest.mark.parametrize("config", [NO_AUTOFIX, {}], ids=["no-autofix", "autofix"])
+def test_unknown_appliance_message_says_how_to_settle(pack: PackProcess, config: Mapping[str, Any]) -> None:
+    result = preview(pack, T.third_party_appliance().resources, config)
+    assert messages(result, AUTOFIX) == []
+    [message] = messages(result, UNVERIFIED)
     ips = ", ".join(T.PUBLIC_KMS)
     assert message.split("\n") == [
         f"Subnet spoke/app (westeurope, public cloud): KMS TCP 1688 reachability to {ips} cannot be proven "
