@@ -18,12 +18,6 @@ ROUTE_TABLE = "azure-native:network:RouteTable"
 ROUTE = "azure-native:network:Route"
 
 
-def policy_config(stack: str) -> dict[str, Any]:
-    """The pack config a stack's CI uses: ``stacks/<stack>.policy-config.json`` when there is one."""
-    path = ROOT / "stacks" / f"{stack}.policy-config.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-
-
 class Previews:
     def __init__(self) -> None:
         self._runs: dict[tuple[str, tuple[tuple[str, str], ...]], ProgramRun] = {}
@@ -38,7 +32,7 @@ class Previews:
     def pack(
         self, stack: str, config: Mapping[str, str] | None = None, policy: Mapping[str, Any] | None = None
     ) -> DriveResult:
-        wanted = policy_config(stack) if policy is None else dict(policy)
+        wanted = dict(policy or {})
         key = (stack, tuple(sorted((config or {}).items())), json.dumps(wanted, sort_keys=True))
         if key not in self._packs:
             run = self.run(stack, config)

@@ -10,7 +10,7 @@ from kmsguard.collect.pulumi import PulumiResource, merge_inputs
 from kmsguard.engine.runner import ProgramRun
 from kmsguard.policies import analyze_resources
 
-from .conftest import Previews, kms_routes, policy_config, table_routes
+from .conftest import Previews, kms_routes, table_routes
 
 PUBLIC = ["20.118.99.224", "40.83.235.53", "23.102.135.246"]
 USGOV = ["23.97.0.13", "52.126.105.2"]
@@ -79,7 +79,7 @@ def test_compliant_stack_every_subnet_reachable(previews: Previews, stack: str) 
 
 def test_compliant_stacks_pass_without_the_autofix_too(previews: Previews) -> None:
     # Compliance comes from the program (component and transform), not from the pack fixing it.
-    for stack in ("dev", "usgov", "china"):
+    for stack in ("dev", "hub-firewall", "usgov", "china"):
         result = previews.pack(stack, policy={"kms-route-autofix": "disabled"})
         assert result.violations == (), stack
 
@@ -193,16 +193,16 @@ def test_hub_firewall_allows_tcp_1688_to_the_kms_ips_instead_of_routes(previews:
     assert [c["name"] for c in platform.inputs["ruleCollections"]] == ["platform-dns"]
 
 
-def test_hub_firewall_ships_the_pack_config_its_landing_zone_needs() -> None:
-    assert policy_config("hub-firewall") == {"kms-route-autofix": "disabled"}
-
-
-def test_hub_firewall_with_the_autofix_on_would_break_the_private_subnet(previews: Previews) -> None:
-    # Why the stack disables the autofix: /32 → Internet in a private subnet has no outbound (§5.2).
+def test_hub_firewall_passes_with_the_autofix_on(previews: Previews) -> None:
+    # The autofix leaves the tables to the firewall: /32 → Internet around it would bypass its
+    # inspection and leave the private api subnet without outbound (§5.2).
     result = previews.pack("hub-firewall", policy={})
-    assert [(v.level, v.urn.rsplit("::", 1)[-1]) for v in result.violations if v.level == "mandatory"] == [
-        ("mandatory", "snet-app-api")
-    ]
+    assert result.violations == ()
+    assert not result.preview_fails
+    assert result.remediations == ()
+    assert {name: sorted(r) for name, r in table_routes(previews.run("hub-firewall")).items()} == {
+        name: sorted(r) for name, r in EXPECTED_ROUTES["hub-firewall"].items()
+    }
 
 
 # --- the cloud follows the location -------------------------------------------------------------
