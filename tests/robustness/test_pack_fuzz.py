@@ -81,12 +81,12 @@ def test_estate_baseline(pack: PackProcess) -> None:
     }
     run = check_pack_run(pack, BASE)
     # kms-route-autofix appends the KMS routes to the inline tables that divert KMS traffic (which
-    # settles "app" before AnalyzeStack); rt-nva has only a standalone Route and is left alone.
+    # settles "app" before AnalyzeStack); rt-spoke sends it to an appliance (the hub firewall), left to
+    # kms-reachability, and rt-nva has only a standalone Route: both are left alone.
     kms = [f"{ip}/32" for ip in KMS_IPS]
     assert [
         (f.urn.rsplit("::", 1)[-1], [r["addressPrefix"] for r in f.after["routes"]]) for f in run.remediations
     ] == [
-        ("rt-spoke", ["0.0.0.0/0", *kms]),
         ("rt-tunnel", ["0.0.0.0/0", "192.168.0.0/16", *kms]),
     ]
     assert sorted((v.policy, v.urn.rsplit("::", 1)[-1]) for v in run.stack_violations) == [

@@ -70,12 +70,8 @@ def test_regression_autofix_added_routes_for_unknown_routes_that_cannot_divert()
 def test_regression_autofix_could_not_read_a_secret_route(pack: PackProcess) -> None:
     """Remediate hands a secret route over as a Secret around a proxy; the plan could not read it,
     took it as unknown and added a /32 for every KMS IP instead of the two that 0.0.0.0/3 diverts."""
-    route = {
-        "name": "default",
-        "addressPrefix": "0.0.0.0/3",
-        "nextHopType": "VirtualAppliance",
-        "nextHopIpAddress": "10.0.1.4",
-    }
+    # A gateway next hop: the autofix leaves the KMS IPs a VirtualAppliance route selects alone.
+    route = {"name": "default", "addressPrefix": "0.0.0.0/3", "nextHopType": "VirtualNetworkGateway"}
     table = PackResource(
         ROUTE_TABLE,
         f"urn:pulumi:dev::net::{ROUTE_TABLE}::rt",
