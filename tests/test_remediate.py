@@ -220,11 +220,20 @@ def test_an_unknown_prefix_still_gets_the_host_routes_without_bypass() -> None:
     assert plan.via_appliance == ()
 
 
-def test_a_user_host_route_to_the_appliance_stays_a_conflict_without_bypass() -> None:
+def test_a_user_host_route_to_the_appliance_is_left_to_the_stack_analysis_without_bypass() -> None:
     pin = {**DEFAULT_TO_NVA, "name": "pin", "addressPrefix": "40.83.235.53/32"}
     plan = plan_kms_routes([DEFAULT_TO_NVA, pin], "eastus", bypass_appliances=False)
+    assert plan.conflicts == ()
+    assert plan.via_appliance == ("20.118.99.224", "40.83.235.53", "23.102.135.246")
+    assert plan.added == ()
+    # The components (bypass) still never rewrite it: a conflict there.
+    assert plan_kms_routes([DEFAULT_TO_NVA, pin], "eastus").conflicts == ("40.83.235.53",)
+
+
+def test_a_user_host_route_to_a_gateway_stays_a_conflict_without_bypass() -> None:
+    pin = {"name": "pin", "addressPrefix": "40.83.235.53/32", "nextHopType": "VirtualNetworkGateway"}
+    plan = plan_kms_routes([pin], "eastus", bypass_appliances=False)
     assert plan.conflicts == ("40.83.235.53",)
-    assert plan.via_appliance == ("20.118.99.224", "23.102.135.246")
     assert plan.added == ()
 
 

@@ -135,14 +135,16 @@ def plan_kms_routes(
         if winner is not None and winner.hop == "internet":
             if (winner.prefix is not None and winner.prefix.prefixlen == 32) or not uncertain:
                 continue
+        elif winner is not None and winner.hop == "virtualappliance" and not bypass_appliances:
+            # Before the /32 conflict: a user's host route to the firewall is a choice the stack
+            # analysis judges, not a conflict to report.
+            via_appliance.append(ip_text)
+            continue
         elif winner is not None and winner.prefix is not None and winner.prefix.prefixlen == 32:
             conflicts.append(ip_text)  # a user /32 for this IP to another hop: never rewritten
             continue
         elif winner is None and not uncertain:
             continue  # nothing in this table diverts the IP: the system route sends it to Internet
-        elif winner is not None and winner.hop == "virtualappliance" and not bypass_appliances:
-            via_appliance.append(ip_text)
-            continue
         if winner is not None:
             hop = NEXT_HOP_TYPES.get(winner.hop or "", "unknown next hop")
             diverted.append(f"{ip_text} → route {winner.name or '?'} ({winner.prefix} → {hop})")

@@ -72,7 +72,7 @@ def test_user_routes_are_never_changed_or_reordered(pack: PackProcess) -> None:
         {"name": "hub", "addressPrefix": "10.0.0.0/8", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.0.100.4"},
         T.default_route("VirtualNetworkGateway"),
         {"name": "legacy-kms", "addressPrefix": "23.102.135.246/32", "nextHopType": "Internet"},
-        {"name": "azkms-a", "addressPrefix": "20.118.99.224/32", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.0.100.4"},
+        {"name": "azkms-a", "addressPrefix": "20.118.99.224/32", "nextHopType": "VirtualNetworkGateway"},
     ]  # fmt: skip
     [_], after = remediate(pack, table(user))
     routes = routes_of(after)
@@ -169,13 +169,14 @@ def test_secrets_keep_their_marking(pack: PackProcess) -> None:
 
 
 def test_secret_next_hop_is_redacted_from_messages(pack: PackProcess) -> None:
-    # A user /32 sends 20.118.99.224 to the appliance, whose IP is a secret: the autofix may not rewrite
-    # it, so the subnet stays unknown, and the message must not show the secret.
-    conflict = {"name": "azkms", "addressPrefix": "20.118.99.224/32", "nextHopType": "VirtualAppliance",
-                "nextHopIpAddress": Secret("10.0.100.9")}  # fmt: skip
-    stack = T.third_party_appliance(ip=Secret("10.0.100.9"), kms_route=conflict)
+    # A user /32 sends 20.118.99.224 to the appliance, whose IP is a secret: the autofix leaves appliance
+    # routes to the stack analysis, so the subnet stays unknown, and the message must not show the secret.
+    pinned = {"name": "azkms", "addressPrefix": "20.118.99.224/32", "nextHopType": "VirtualAppliance",
+              "nextHopIpAddress": Secret("10.0.100.9")}  # fmt: skip
+    stack = T.third_party_appliance(ip=Secret("10.0.100.9"), kms_route=pinned)
     result = preview(pack, stack.resources)
-    assert found(result) == {(AUTOFIX, "mandatory", RT_URN), ("kms-unverified", "advisory", SPOKE)}
+    assert found(result) == {("kms-unverified", "advisory", SPOKE)}
+    assert result.remediations == ()
     assert all("10.0.100.9" not in v.message for v in result.violations)
     [unverified] = messages(result, "kms-unverified")
     assert "third-party appliance [secret]" in unverified
@@ -261,3 +262,23 @@ def test_autofix_never_breaks_a_private_subnet_that_reaches_kms_through_the_fire
             "rule collection (Allow) and rule allow-kms: TCP 1688 from 10.1.0.0/24 to 20.118.99.224, "
             "23.102.135.246, 40.83.235.53"
         ) in message.split("\n")
+
+
+def test_a_user_host_route_to_a_kms_allowing_firewall_passes(pack: PackProcess) -> None:
+    # The user pins one KMS IP to the firewall with a /32 of their own: no conflict to report, the
+    # firewall allows TCP 1688, so the preview passes with nothing remediated.
+    pin = {"name": "azkms-a", "addressPrefix": "20.118.99.224/32", "nextHopType": "VirtualAppliance",
+           "nextHopIpAddress": UNKNOWN}  # fmt: skip
+    resources = []
+    for r in T.firewall_allows_kms().resources:
+        if r.type == T.RT:
+            assert r.outputs is not None
+            r = dataclasses.replace(
+                r,
+                inputs={**r.inputs, "routes": [*r.inputs["routes"], pin]},
+                outputs={**r.outputs, "routes": [*r.outputs["routes"], {**pin, "id": UNKNOWN}]},
+            )
+        resources.append(r)
+    result = preview(pack, resources)
+    assert found(result) == set()
+    assert result.remediations == ()
