@@ -9,7 +9,6 @@ as one ``LIMIT`` line (run with ``-s`` to see them); docs/threat-model.md record
 
 from __future__ import annotations
 
-import copy
 import os
 import time
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from kmsguard.engine.driver import MAX_RPC_MESSAGE_SIZE
 from kmsguard.errors import KmsguardError
 
 from .conftest import PACK_DIR
-from .estate import estate
+from .estate import RG, estate
 from .support import REACHABILITY, UNVERIFIED, in_process, run_stack
 
 FULL = os.environ.get("KMSGUARD_LIMITS") == "1"
@@ -52,8 +51,9 @@ def report(what: str, seconds: float, pack: PackProcess | None = None) -> None:
 
 @pytest.fixture
 def own_pack() -> Iterator[PackProcess]:
-    """A pack process per test, so each VmHWM belongs to one input."""
-    with PackProcess(PACK_DIR) as running:
+    """A pack process per test, so each VmHWM belongs to one input; no RPC deadline (the engine sets
+    none, and 200k resources take minutes on a shared machine)."""
+    with PackProcess(PACK_DIR, rpc_timeout=None) as running:
         running.configure({})
         yield running
 
@@ -160,18 +160,30 @@ def test_huge_strings(own_pack: PackProcess) -> None:
 # --- memory bounds (KMSGUARD_LIMITS=1 only) ---------------------------------------------------------
 
 
-def copies(n_resources: int) -> list[PackResource]:
-    """``n_resources`` resources: renamed copies of the estate, each copy a separate network."""
+def _renamed(value: Any, rg: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(RG, rg)
+    if isinstance(value, dict):
+        return {k: _renamed(v, rg) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed(v, rg) for v in value]
+    return value
+
+
+def copies(n_resources: int, *, shared_names: bool = False) -> list[PackResource]:
+    """``n_resources`` resources: copies of the estate, each in a resource group of its own (so each
+    copy is a separate network), or with ``shared_names`` all in one (every Azure id ambiguous)."""
     base = estate()
     out: list[PackResource] = []
     k = 0
     while len(out) < n_resources:
+        rg = RG if shared_names else f"{RG}-{k}"
         for r in base:
             if len(out) == n_resources:
                 break
             suffix = f"-{k}"
             out.append(
-                replace(r, urn=r.urn + suffix, name=r.name + suffix, inputs=copy.deepcopy(dict(r.inputs)))
+                replace(r, urn=r.urn + suffix, name=r.name + suffix, inputs=_renamed(dict(r.inputs), rg))
             )
         k += 1
     return out
