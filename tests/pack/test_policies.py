@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -209,9 +210,19 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[PackProcess]:
         yield running
 
 
-def analyses(pack: PackProcess) -> list[dict[str, Any]]:
-    lines = [json.loads(line) for line in pack.stderr.splitlines() if line.startswith("{")]
-    return [line for line in lines if "kmsguard-test-analysis" in line]
+def analyses(pack: PackProcess, at_least: int = 0) -> list[dict[str, Any]]:
+    """The analysis lines the pack printed. A reader thread collects stderr, so wait (bounded) until
+    ``at_least`` lines are in, then a little longer so that a surplus line would show too."""
+
+    def read() -> list[dict[str, Any]]:
+        lines = [json.loads(line) for line in pack.stderr.splitlines() if line.startswith("{")]
+        return [line for line in lines if "kmsguard-test-analysis" in line]
+
+    deadline = time.monotonic() + 10.0
+    while len(read()) < at_least and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    return read()
 
 
 def test_one_analysis_per_analyze_stack_shared_by_both_stack_policies(counted: PackProcess) -> None:
@@ -219,16 +230,16 @@ def test_one_analysis_per_analyze_stack_shared_by_both_stack_policies(counted: P
     # Unknown (kms-unverified reports) in the first, blocked (kms-reachability) in the second.
     first = preview(counted, stack.resources, NO_AUTOFIX)
     assert found(first) == {(UNVERIFIED, "advisory", SPOKE)}
-    assert len(analyses(counted)) == 1
+    assert len(analyses(counted, 1)) == 1
     on_prem = {REACHABILITY: {"egressAppliances": [{"ip": T.NVA_IP, "egress": "on-premises"}]}}
     second = preview(counted, stack.resources, {**NO_AUTOFIX, **on_prem})
     assert found(second) == {(REACHABILITY, "mandatory", SPOKE)}
     # Analyze ran for every resource in between: still one analysis per AnalyzeStack.
-    assert [a["kmsguard-test-analysis"] for a in analyses(counted)] == [len(stack.resources)] * 2
+    assert [a["kmsguard-test-analysis"] for a in analyses(counted, 2)] == [len(stack.resources)] * 2
     # kms-reachability disabled: kms-unverified runs its own, with the defaults.
     third = preview(counted, stack.resources, {**NO_AUTOFIX, REACHABILITY: "disabled"})
     assert found(third) == {(UNVERIFIED, "advisory", SPOKE)}
-    assert len(analyses(counted)) == 3
+    assert len(analyses(counted, 3)) == 3
     # And the pack never loaded the provider SDK, after Remediate, Analyze and AnalyzeStack.
     assert not any(a["azure_native_loaded"] for a in analyses(counted))
 
