@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import traceback
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from pulumi_policy import (
@@ -26,6 +27,7 @@ from kmsguard.analysis import NetworkResult, Verdict, analyze
 from kmsguard.collect.pulumi import PulumiResource, collect, merge_inputs
 from kmsguard.config import CONFIG_PROPERTIES, parse_settings
 from kmsguard.errors import KmsguardError
+from kmsguard.model import Network
 from kmsguard.policies.activation import kms_client_activation
 from kmsguard.policies.messages import DOCS, blocked_message, unknown_message
 from kmsguard.remediate import MAX_ROUTES, plain, plan_kms_routes
@@ -97,18 +99,38 @@ def _call_of(report: ReportViolation) -> object | None:
     return None
 
 
-def analyze_resources(resources: Sequence[PulumiResource], config: Mapping[str, Any]) -> NetworkResult:
+def analyze_resources(
+    resources: Sequence[PulumiResource], config: Mapping[str, Any], *, into: Shared | None = None
+) -> NetworkResult:
     """The analysis the stack policies report: collect + analyze under the ``kms-reachability`` config.
 
     A pure function of its arguments, so in-process evaluation gives exactly the pack's verdicts.
-    Raises ``ValidationError`` (naming the key) for a bad config.
+    Raises ``ValidationError`` (naming the key) for a bad config; the config is checked before
+    anything is collected. ``into``: the call's shared slot, which gets the collected ``Network``
+    (for ``kms-client-activation``) as soon as it exists, so a later error still leaves it.
     """
     settings = parse_settings(config, f"policy config of {REACHABILITY}")
-    return analyze(collect(resources), settings)
+    network = collect(resources)
+    if into is not None:
+        into.network = network
+    return analyze(network, settings)
 
 
-def _run_analysis(args: StackValidationArgs, config: Mapping[str, Any]) -> NetworkResult:
-    resources = [
+@dataclass
+class Shared:
+    """What one AnalyzeStack call's stack policies share: built once, read by all, never written to."""
+
+    key: tuple[object | None, tuple[str, ...]]
+    resources: list[PulumiResource]
+    network: Network | None = None
+    result: NetworkResult | None = None
+
+    def matches(self, key: tuple[object | None, tuple[str, ...]]) -> bool:
+        return self.key[0] is not None and self.key[0] is key[0] and self.key[1] == key[1]
+
+
+def _stack_resources(args: StackValidationArgs) -> list[PulumiResource]:
+    return [
         PulumiResource(
             urn=r.urn,
             type=r.resource_type,
@@ -120,7 +142,6 @@ def _run_analysis(args: StackValidationArgs, config: Mapping[str, Any]) -> Netwo
         )
         for r in args.resources
     ]
-    return analyze_resources(resources, config)
 
 
 def _stack_props(urn: str, outputs: Any) -> Any:
@@ -130,24 +151,36 @@ def _stack_props(urn: str, outputs: Any) -> Any:
     return merge_inputs(outputs, inputs)
 
 
-def _analysis_for(args: StackValidationArgs, report: ReportViolation, *, producer: bool) -> NetworkResult:
-    """``kms-reachability`` (first in the pack) computes and shares; the others reuse it.
+def shared_for(args: StackValidationArgs, report: ReportViolation) -> Shared:
+    """This call's shared slot: the one ``kms-reachability`` filled, or a fresh one with the resources.
 
-    Both run on the same gRPC worker thread within one AnalyzeStack call, so a thread-local slot
-    keyed by the call and the resources' URNs carries the result across without a second analysis.
-    The slot holds the call's response message, so its identity cannot be reused while cached.
+    All stack policies run on the same gRPC worker thread within one AnalyzeStack call, so a
+    thread-local slot keyed by the call and the resources' URNs carries the work across. The slot
+    holds the call's response message, so its identity cannot be reused while cached. A slot left
+    over from an earlier call never matches (another response message), so it is only replaced.
     """
     key = (_call_of(report), _fingerprint(args))
-    if producer:
-        result = _run_analysis(args, args.get_config())
-        _shared.value = (key, result)
-        return result
     cached = getattr(_shared, "value", None)
-    _shared.value = None
-    if cached is not None and cached[0][0] is key[0] and cached[0][1] == key[1]:
-        return cached[1]  # type: ignore[no-any-return]
-    # kms-reachability is disabled: its config is not visible here, so defaults apply.
-    return _run_analysis(args, {})
+    if isinstance(cached, Shared) and cached.matches(key):
+        return cached
+    fresh = Shared(key, _stack_resources(args))
+    _shared.value = fresh
+    return fresh
+
+
+def _analysis_for(args: StackValidationArgs, report: ReportViolation, *, producer: bool) -> NetworkResult:
+    """``kms-reachability`` (first in the pack) computes and shares; the others reuse it."""
+    if producer:
+        # A fresh slot: the config may differ from any earlier call's, so nothing is reused.
+        _shared.value = None
+    shared = shared_for(args, report)
+    if producer:
+        shared.result = analyze_resources(shared.resources, args.get_config(), into=shared)
+        return shared.result
+    if shared.result is not None:
+        return shared.result
+    # kms-reachability is disabled (or failed): its config is not visible here, so defaults apply.
+    return analyze_resources(shared.resources, {}, into=shared)
 
 
 # --- secrets: Analyze and AnalyzeStack receive them unwrapped, Remediate wrapped ------------------

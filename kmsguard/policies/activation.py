@@ -308,11 +308,16 @@ _SETUP_HINT = (
 )
 
 
-def activation_findings(resources: Sequence[PulumiResource]) -> list[Finding]:
-    """The policy's findings for a deployment (pure: the pack and in-process evaluation share it)."""
+def activation_findings(resources: Sequence[PulumiResource], network: Network | None = None) -> list[Finding]:
+    """The policy's findings for a deployment (pure: the pack and in-process evaluation share it).
+
+    ``network``: ``collect(resources)`` if the caller already has it (the pack shares the one
+    ``kms-reachability`` collected); the model is frozen, so sharing it cannot change a finding.
+    """
     decoded = {r.urn: decode(r.props) for r in resources}
     decoded = {u: (p if isinstance(p, dict) else {}) for u, p in decoded.items()}
-    network = collect(resources)
+    if network is None:
+        network = collect(resources)
     setups = _link_setups(resources, decoded)
     findings: list[Finding] = []
     for urn, vm in network.vms.items():
@@ -375,26 +380,17 @@ def activation_findings(resources: Sequence[PulumiResource]) -> list[Finding]:
 
 def _validate(args: StackValidationArgs, report: ReportViolation) -> None:
     # Imported here: kmsguard.policies imports this module to list the policy.
-    from kmsguard.policies import _guarded, _redacting, _stack_props, raw
+    from kmsguard.policies import _guarded, _redacting, shared_for
 
+    call = report
     report = _redacting(report)
 
     def run() -> None:
-        resources = [
-            PulumiResource(
-                urn=r.urn,
-                type=r.resource_type,
-                name=r.name,
-                props=_stack_props(r.urn, raw(r.props)),
-                parent=r.parent.urn if r.parent is not None else "",
-                dependencies=tuple(d.urn for d in r.dependencies),
-                property_dependencies={
-                    k: tuple(d.urn for d in v) for k, v in r.property_dependencies.items()
-                },
-            )
-            for r in args.resources
-        ]
-        for finding in activation_findings(resources):
+        # The resources and network kms-reachability already built in this call (or built here).
+        shared = shared_for(args, call)
+        if shared.network is None:
+            shared.network = collect(shared.resources)
+        for finding in activation_findings(shared.resources, shared.network):
             report(finding.message, finding.urn)
 
     run_guarded: Callable[[str, ReportViolation, Any], None] = _guarded

@@ -19,13 +19,13 @@ MARK = "kmsguard-test-analysis"
 _analyze = policies.analyze_resources
 
 
-def _counting(resources: Sequence[Any], config: Mapping[str, Any]) -> Any:
+def _counting(resources: Sequence[Any], config: Mapping[str, Any], **kwargs: Any) -> Any:
     line = {MARK: len(resources), "azure_native_loaded": "pulumi_azure_native" in sys.modules}
     print(json.dumps(line), file=sys.stderr, flush=True)
     error = os.environ.get("KMSGUARD_TEST_ANALYSIS_ERROR")
     if error:
         raise RuntimeError(error)
-    return _analyze(resources, config)
+    return _analyze(resources, config, **kwargs)
 
 
 policies.analyze_resources = _counting  # type: ignore[assignment]

@@ -1,0 +1,181 @@
+"""The pack's three stack policies share one collected network per AnalyzeStack call.
+
+Driven through pulumi_policy's own servicer in-process (the SDK unchanged: ``decode_once`` is not
+installed here), with ``collect`` counted where the policies call it. The answers must be exactly
+those of each policy computed on its own.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi.runtime.proto import analyzer_pb2
+from pulumi_policy import EnforcementLevel
+from pulumi_policy.policy import _PolicyAnalyzerServicer
+
+import kmsguard.policies as policies
+import kmsguard.policies.activation as activation
+from kmsguard.collect.pulumi import PulumiResource, collect, merge_inputs
+from kmsguard.engine import PackResource
+from kmsguard.engine.driver import _analyzer_resource
+from kmsguard.model import Network
+from kmsguard.policies import PACK_NAME, POLICIES, REACHABILITY, UNVERIFIED, analyze_resources
+from kmsguard.policies.activation import ACTIVATION, activation_findings
+from kmsguard.policies.messages import blocked_message, unknown_message
+
+# bench/ is a top-level package of the repository; tests/activation (the activation tests' resource
+# builders) is a package, tests/ is not.
+for _path in (Path(__file__).resolve().parents[2], Path(__file__).resolve().parents[1]):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from activation.resources import GALLERY_IMAGE, deny_imds, nic, nsg, windows_vm  # noqa: E402
+
+from bench.estate import generate  # noqa: E402
+
+AZURE_EDITION = {
+    "publisher": "MicrosoftWindowsServer",
+    "offer": "WindowsServer",
+    "sku": "2022-datacenter-azure-edition",
+    "version": "latest",
+}
+
+
+def stack() -> list[PackResource]:
+    """A small estate (blocked and unknown subnets), a gallery-image VM with no set-up and an Azure
+    Edition VM behind an NSG denying IMDS."""
+    return [
+        *ESTATE,
+        windows_vm("vm-gallery", {"id": GALLERY_IMAGE}),
+        nsg("nsg-app", [deny_imds()]),
+        nic("nic-ae", "nsg-app"),
+        windows_vm("vm-ae", AZURE_EDITION, nic=nic("nic-ae", "nsg-app").outputs["id"]),  # type: ignore[index]
+    ]
+
+
+ESTATE = generate(400).pack_resources()
+
+
+def as_pulumi(resources: Sequence[PackResource]) -> list[PulumiResource]:
+    return [
+        PulumiResource(
+            urn=r.urn,
+            type=r.type,
+            name=r.name,
+            props=merge_inputs(r.outputs if r.outputs is not None else r.inputs, r.inputs),
+            parent=r.parent,
+            dependencies=r.dependencies,
+            property_dependencies=dict(r.property_dependencies),
+        )
+        for r in resources
+    ]
+
+
+@pytest.fixture
+def collects(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    calls: list[int] = []
+
+    def counted(resources: Sequence[PulumiResource]) -> Network:
+        calls.append(len(resources))
+        return collect(resources)
+
+    monkeypatch.setattr(policies, "collect", counted)
+    monkeypatch.setattr(activation, "collect", counted)
+    # What kms-inputs learns from Analyze, which these tests do not send.
+    monkeypatch.setattr(policies, "_inputs_by_urn", {r.urn: r.inputs for r in stack()})
+    yield calls
+
+
+def servicer(
+    disabled: Sequence[str] = (), config: Mapping[str, Any] | None = None
+) -> _PolicyAnalyzerServicer:
+    server = _PolicyAnalyzerServicer(PACK_NAME, "0.0.1", list(POLICIES), EnforcementLevel.ADVISORY)
+    request = analyzer_pb2.ConfigureAnalyzerRequest()
+    for name in disabled:
+        request.policyConfig[name].enforcementLevel = analyzer_pb2.DISABLED
+    if config is not None:
+        request.policyConfig[REACHABILITY].enforcementLevel = analyzer_pb2.MANDATORY
+        request.policyConfig[REACHABILITY].properties.update(dict(config))
+    server.Configure(request, None)
+    return server
+
+
+def analyze_stack(
+    server: _PolicyAnalyzerServicer, resources: Sequence[PackResource]
+) -> list[tuple[str, str, str]]:
+    request = analyzer_pb2.AnalyzeStackRequest(resources=[_analyzer_resource(r) for r in resources])
+    response = server.AnalyzeStack(request, None)
+    return [(d.policyName, d.urn, d.message.split("\n", 1)[1]) for d in response.diagnostics]
+
+
+def expected(resources: Sequence[PackResource], *, reachability: bool = True) -> list[tuple[str, str, str]]:
+    """Each policy on its own, with its own collect."""
+    plain = as_pulumi(resources)
+    result = analyze_resources(plain, {})
+    out: list[tuple[str, str, str]] = []
+    if reachability:
+        out += [
+            (REACHABILITY, s.urn, blocked_message(s)) for s in result.subnets if s.verdict.value == "blocked"
+        ]
+    out += [(UNVERIFIED, p.urn, f"{p.where}: {p.prop}: {p.message}") for p in result.problems]
+    out += [(UNVERIFIED, s.urn, unknown_message(s)) for s in result.subnets if s.verdict.value == "unknown"]
+    out += [(ACTIVATION, f.urn, f.message) for f in activation_findings(plain)]
+    return out
+
+
+def test_one_collect_per_call_and_the_same_answers(collects: list[int]) -> None:
+    resources = stack()
+    want = expected(resources)
+    collects.clear()
+    got = analyze_stack(servicer(), resources)
+    assert collects == [len(resources)]
+    assert got == want
+    kinds = [p for p, _, _ in got]
+    assert (kinds.count(REACHABILITY) > 0, kinds.count(UNVERIFIED) > 0, kinds.count(ACTIVATION)) == (
+        True,
+        True,
+        2,
+    )
+    # A second call collects again: nothing is reused from the first one.
+    assert analyze_stack(servicer(), resources) == want
+    assert collects == [len(resources)] * 2
+
+
+def test_shared_even_when_kms_reachability_is_disabled(collects: list[int]) -> None:
+    resources = stack()
+    want = expected(resources, reachability=False)
+    collects.clear()
+    got = analyze_stack(servicer([REACHABILITY]), resources)
+    assert collects == [len(resources)]
+    assert got == want
+
+
+def test_activation_collects_on_its_own_when_alone(collects: list[int]) -> None:
+    resources = stack()
+    want = [w for w in expected(resources) if w[0] == ACTIVATION]
+    collects.clear()
+    got = analyze_stack(servicer([REACHABILITY, UNVERIFIED]), resources)
+    assert collects == [len(resources)]
+    assert got == want
+
+
+def test_a_bad_config_still_leaves_activation_its_network(collects: list[int]) -> None:
+    resources = stack()
+    collects.clear()
+    got = analyze_stack(servicer(config={"scope": "nonsense"}), resources)
+    # kms-reachability reports the config; kms-unverified analyses under defaults and shares its collect.
+    assert got[0][0] == REACHABILITY
+    assert got[0][2].startswith("kmsguard could not evaluate the stack: ") and "scope" in got[0][2]
+    assert collects == [len(resources)]
+    assert [g for g in got if g[0] == UNVERIFIED] == [w for w in expected(resources) if w[0] == UNVERIFIED]
+    assert [g for g in got if g[0] == ACTIVATION] == [w for w in expected(resources) if w[0] == ACTIVATION]
+
+
+def test_a_pre_collected_network_gives_the_same_findings() -> None:
+    plain = as_pulumi(stack())
+    assert activation_findings(plain, collect(plain)) == activation_findings(plain)
+    assert len(activation_findings(plain)) == 2
