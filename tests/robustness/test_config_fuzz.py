@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from kmsguard.cli import main
 from kmsguard.engine import PackProcess, PackResource
 from kmsguard.errors import KmsguardError
 
+from .conftest import PACK_DIR
 from .estate import estate
 from .support import REACHABILITY, run_stack, scaled
 
@@ -79,6 +81,15 @@ def invalid_configs(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
     key, value = draw(st.sampled_from(BAD))
     config[key] = copy.deepcopy(value)
     return config, key
+
+
+@pytest.fixture(scope="module")
+def pack() -> Iterator[PackProcess]:
+    """A pack of this module's own: messages are compared as texts, and a pack that served other
+    tests redacts every secret text it was sent there (docs/threat-model.md, secrets rule 6)."""
+    with PackProcess(PACK_DIR) as running:
+        running.configure({})
+        yield running
 
 
 def _stack() -> list[PackResource]:
