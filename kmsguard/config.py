@@ -7,13 +7,14 @@ The same keys are used by the policy pack (``--policy-pack-config``), by ``kmsgu
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
-from kmsguard.analysis.settings import Settings
-from kmsguard.catalog import load_catalog, parse_endpoints
 from kmsguard.errors import ValidationError
+
+if TYPE_CHECKING:
+    import jsonschema
+
+    from kmsguard.analysis.settings import Settings
 
 IPV4 = r"^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}$"
 
@@ -81,6 +82,12 @@ ENGINE_KEYS = frozenset({"enforcementLevel"})
 
 def parse_settings(config: Mapping[str, Any] | None, where: str = "config") -> Settings:
     """Validate ``config`` against ``CONFIG_SCHEMA`` and build ``Settings``; errors name the key."""
+    # Imported here: the pack needs only CONFIG_PROPERTIES to start (its config schema).
+    import jsonschema
+
+    from kmsguard.analysis.settings import Settings
+    from kmsguard.catalog import load_catalog, parse_endpoints
+
     data = {k: _integral(v) for k, v in (config or {}).items() if k not in ENGINE_KEYS}
     validator = jsonschema.Draft202012Validator(CONFIG_SCHEMA)
     errors = list(validator.iter_errors(data))

@@ -3,6 +3,10 @@
 ``policy/__main__.py`` only builds the ``PolicyPack`` from ``POLICIES``. Stack policies never let an
 exception escape: ``UnknownValueError`` would make the SDK downgrade a mandatory gate to an advisory
 note (docs/pulumi-mechanics §1.7), so properties are read raw and unknowns become ``unknown`` verdicts.
+
+Importing this module builds the policy objects only: the collector, the analysis, the catalog and
+the remediation planner are imported by the first call that needs them, so the pack prints its
+port (start-up) without loading them.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import threading
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -23,17 +27,18 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from kmsguard.analysis import NetworkResult, Verdict, analyze
-from kmsguard.collect.pulumi import PulumiResource, collect, merge_inputs
-from kmsguard.config import CONFIG_PROPERTIES, parse_settings
+from kmsguard.config import CONFIG_PROPERTIES
 from kmsguard.errors import KmsguardError
-from kmsguard.model import Network
-from kmsguard.policies.activation import kms_client_activation
-from kmsguard.policies.messages import DOCS, blocked_message, unknown_message
-from kmsguard.remediate import MAX_ROUTES, plain, plan_kms_routes
+from kmsguard.policies.links import ACTIVATION_DOCS, DOCS
+
+if TYPE_CHECKING:
+    from kmsguard.analysis import NetworkResult
+    from kmsguard.collect.pulumi import PulumiResource
+    from kmsguard.model import Network
 
 PACK_NAME = "kmsguard"
 REACHABILITY = "kms-reachability"
+ACTIVATION = "kms-client-activation"
 UNVERIFIED = "kms-unverified"
 AUTOFIX = "kms-route-autofix"
 INPUTS = "kms-inputs"
@@ -109,6 +114,10 @@ def analyze_resources(
     anything is collected. ``into``: the call's shared slot, which gets the collected ``Network``
     (for ``kms-client-activation``) as soon as it exists, so a later error still leaves it.
     """
+    from kmsguard.analysis import analyze
+    from kmsguard.collect.pulumi import collect
+    from kmsguard.config import parse_settings
+
     settings = parse_settings(config, f"policy config of {REACHABILITY}")
     network = collect(resources)
     if into is not None:
@@ -130,6 +139,8 @@ class Shared:
 
 
 def _stack_resources(args: StackValidationArgs) -> list[PulumiResource]:
+    from kmsguard.collect.pulumi import PulumiResource
+
     return [
         PulumiResource(
             urn=r.urn,
@@ -145,6 +156,8 @@ def _stack_resources(args: StackValidationArgs) -> list[PulumiResource]:
 
 
 def _stack_props(urn: str, outputs: Any) -> Any:
+    from kmsguard.collect.pulumi import merge_inputs
+
     inputs = _inputs_by_urn.get(urn)
     if inputs is None or not isinstance(outputs, Mapping):
         return outputs
@@ -242,6 +255,9 @@ def _validate_reachability(args: StackValidationArgs, report: ReportViolation) -
     report = _redacting(report)
 
     def run() -> None:
+        from kmsguard.analysis import Verdict
+        from kmsguard.policies.messages import blocked_message
+
         result = _analysis_for(args, call, producer=True)
         for subnet in result.subnets:
             if subnet.verdict is Verdict.BLOCKED:
@@ -255,6 +271,9 @@ def _validate_unverified(args: StackValidationArgs, report: ReportViolation) -> 
     report = _redacting(report)
 
     def run() -> None:
+        from kmsguard.analysis import Verdict
+        from kmsguard.policies.messages import unknown_message
+
         result = _analysis_for(args, call, producer=False)
         for problem in result.problems:
             report(f"{problem.where}: {problem.prop}: {problem.message}", problem.urn)
@@ -277,6 +296,8 @@ def _remediate_routes(args: ResourceValidationArgs) -> Mapping[str, Any] | None:
     if args.resource_type != ROUTE_TABLE:
         return None
     try:
+        from kmsguard.remediate import plain, plan_kms_routes
+
         props = args.props
         bag = raw(props)
         if not isinstance(bag, dict):
@@ -298,6 +319,8 @@ def _validate_routes(args: ResourceValidationArgs, report: ReportViolation) -> N
     if args.resource_type != ROUTE_TABLE:
         return
     try:
+        from kmsguard.remediate import MAX_ROUTES, plan_kms_routes
+
         bag = raw(args.props)
         if not isinstance(bag, dict):
             return
@@ -360,6 +383,31 @@ kms_route_autofix = ResourceValidationPolicy(
     remediate=cast(Any, _remediate_routes),  # the SDK's hint wants an awaitable; sync returns are supported
     remediation_steps="Add one /32 → Internet route per KMS IP of the table's cloud (Microsoft: custom routes for KMS).",
     url=f"{DOCS}#kms-route-autofix",
+)
+
+# --- kms-client-activation (its checks live in kmsguard.policies.activation) ----------------------
+
+
+def _validate_activation(args: StackValidationArgs, report: ReportViolation) -> None:
+    def run() -> None:
+        # Imported on the first AnalyzeStack: the module needs the collector, model and catalog.
+        from kmsguard.policies.activation import validate
+
+        validate(args, report)  # reports its own errors; only a failed import is caught here
+
+    _guarded(ACTIVATION, _redacting(report), run)
+
+
+kms_client_activation = StackValidationPolicy(
+    name=ACTIVATION,
+    description="Windows VMs from custom images need a KMS activation set-up; Azure Edition needs IMDS.",
+    enforcement_level=EnforcementLevel.ADVISORY,
+    validate=_validate_activation,
+    remediation_steps=(
+        "Add kmsguard.pulumi.KmsActivation for Windows VMs built from custom or gallery images; keep NSGs from "
+        "denying AzurePlatformIMDS on Azure Edition VMs."
+    ),
+    url=ACTIVATION_DOCS,
 )
 
 # --- kms-inputs ----------------------------------------------------------------------------------

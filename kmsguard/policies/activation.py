@@ -21,22 +21,21 @@ NSG rule yields a "cannot tell" advisory, never silence.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pulumi_policy import EnforcementLevel, ReportViolation, StackValidationArgs, StackValidationPolicy
+from pulumi_policy import ReportViolation, StackValidationArgs
 
 from kmsguard.analysis.match import Tri, canonical, port_matches
 from kmsguard.catalog import WindowsImage, load_catalog
 from kmsguard.collect.azure_native.values import UNK, Secret, decode
 from kmsguard.collect.pulumi import PulumiResource, collect
 from kmsguard.model import ImageReference, Network, NetworkSecurityGroup, Unknown, VirtualMachine
-from kmsguard.policies.messages import DOCS
+from kmsguard.policies import ACTIVATION, _guarded, _redacting, kms_client_activation, shared_for
 
-__all__ = ["ACTIVATION", "Finding", "activation_findings", "kms_client_activation"]
+__all__ = ["ACTIVATION", "Finding", "activation_findings", "kms_client_activation", "validate"]
 
-ACTIVATION = "kms-client-activation"
 COMPONENT_TYPE = "kmsguard:activation:KmsActivation"
 ACTIVATION_NAME = "kmsguard-activation"
 ACTIVATION_TAG = "kmsguard-activation"
@@ -378,10 +377,8 @@ def activation_findings(resources: Sequence[PulumiResource], network: Network | 
     return findings
 
 
-def _validate(args: StackValidationArgs, report: ReportViolation) -> None:
-    # Imported here: kmsguard.policies imports this module to list the policy.
-    from kmsguard.policies import _guarded, _redacting, shared_for
-
+def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The ``kms-client-activation`` policy (``kmsguard.policies.kms_client_activation``)."""
     call = report
     report = _redacting(report)
 
@@ -393,18 +390,4 @@ def _validate(args: StackValidationArgs, report: ReportViolation) -> None:
         for finding in activation_findings(shared.resources, shared.network):
             report(finding.message, finding.urn)
 
-    run_guarded: Callable[[str, ReportViolation, Any], None] = _guarded
-    run_guarded(ACTIVATION, report, run)
-
-
-kms_client_activation = StackValidationPolicy(
-    name=ACTIVATION,
-    description="Windows VMs from custom images need a KMS activation set-up; Azure Edition needs IMDS.",
-    enforcement_level=EnforcementLevel.ADVISORY,
-    validate=_validate,
-    remediation_steps=(
-        "Add kmsguard.pulumi.KmsActivation for Windows VMs built from custom or gallery images; keep NSGs from "
-        "denying AzurePlatformIMDS on Azure Edition VMs."
-    ),
-    url=f"{DOCS.rsplit('/', 1)[0]}/activation.md#{ACTIVATION}",
-)
+    _guarded(ACTIVATION, report, run)

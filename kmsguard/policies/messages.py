@@ -6,8 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from kmsguard.analysis import EndpointResult, Outcome, Step, SubnetResult, Verdict
-
-DOCS = "https://github.com/kmsguard/kmsguard/blob/main/docs/findings.md"
+from kmsguard.policies.links import DOCS
 
 # Sections of docs/findings.md, for findings without a more specific one.
 BLOCKED_ANCHOR = "kms-reachability"

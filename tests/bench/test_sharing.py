@@ -17,6 +17,7 @@ from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
+import kmsguard.collect.pulumi as collect_module
 import kmsguard.policies as policies
 import kmsguard.policies.activation as activation
 from kmsguard.collect.pulumi import PulumiResource, collect, merge_inputs
@@ -83,7 +84,8 @@ def collects(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
         calls.append(len(resources))
         return collect(resources)
 
-    monkeypatch.setattr(policies, "collect", counted)
+    # The policies import collect on first use; kms-client-activation's module once imported.
+    monkeypatch.setattr(collect_module, "collect", counted)
     monkeypatch.setattr(activation, "collect", counted)
     # What kms-inputs learns from Analyze, which these tests do not send.
     monkeypatch.setattr(policies, "_inputs_by_urn", {r.urn: r.inputs for r in stack()})
