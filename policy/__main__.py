@@ -2,10 +2,11 @@
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 
-from kmsguard.policies import PACK_NAME, POLICIES
-from kmsguard.policies.decode_once import install
+from kmsguard.policies import PACK_NAME, POLICIES, decode_once, gc_pause
 
-# The stack policies share one decoding of each AnalyzeStack request (see decode_once).
-install()
+# The stack policies share one decoding of each AnalyzeStack request (see decode_once), and the
+# cyclic garbage collector, which finds nothing to free there, is paused during it (see gc_pause).
+decode_once.install()
+gc_pause.install()
 # The constructor serves the Analyzer gRPC API and never returns (nothing may print before it).
 PolicyPack(name=PACK_NAME, enforcement_level=EnforcementLevel.ADVISORY, policies=list(POLICIES))

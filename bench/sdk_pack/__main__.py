@@ -1,7 +1,10 @@
-"""The kmsguard policies served by an unmodified pulumi_policy (each stack policy decodes the request)."""
+"""The kmsguard policies served by an unmodified pulumi_policy decoding (each stack policy decodes the
+request again); the garbage collector is paused during AnalyzeStack as in the real pack, so the
+difference to it is the shared decoding alone."""
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 
-from kmsguard.policies import PACK_NAME, POLICIES
+from kmsguard.policies import PACK_NAME, POLICIES, gc_pause
 
+gc_pause.install()
 PolicyPack(name=PACK_NAME, enforcement_level=EnforcementLevel.ADVISORY, policies=list(POLICIES))

@@ -46,6 +46,7 @@ def test_start_up_imports_only_the_policy_objects() -> None:
         "kmsguard.errors",
         "kmsguard.policies",
         "kmsguard.policies.decode_once",
+        "kmsguard.policies.gc_pause",
         "kmsguard.policies.links",
     ]
     assert seen["jsonschema"] is False
