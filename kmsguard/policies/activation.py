@@ -57,6 +57,8 @@ VM_NAME_PROPS: Mapping[str, str] = {
     "azure-native:compute:VirtualMachineScaleSet": "vmScaleSetName",
 }
 
+_READ_TYPES = frozenset({*SETUP_TYPES, *VM_NAME_PROPS})
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -313,7 +315,10 @@ def activation_findings(resources: Sequence[PulumiResource], network: Network | 
     ``network``: ``collect(resources)`` if the caller already has it (the pack shares the one
     ``kms-reachability`` collected); the model is frozen, so sharing it cannot change a finding.
     """
-    decoded = {r.urn: decode(r.props) for r in resources}
+    # Only VMs, scale sets and set-ups are read (``_link_setups``): decoding every bag of the stack
+    # again cost more than the checks. A URN shared by several resources keeps the last bag, as before.
+    read = {r.urn for r in resources if r.type in _READ_TYPES}
+    decoded = {r.urn: decode(r.props) for r in resources if r.urn in read}
     decoded = {u: (p if isinstance(p, dict) else {}) for u, p in decoded.items()}
     if network is None:
         network = collect(resources)
