@@ -6,8 +6,8 @@ Per size (total resources, see ``bench/estate.py``):
 
 * ``AnalyzeStack`` of the pack (``policy/``) next to the floor: the same request sent to
   ``bench/floor_pack``, whose single stack policy only touches every resource, i.e. what
-  pulumi_policy spends deserializing the request (pulumi-mechanics §1.6). The pack has two stack
-  policies, so the SDK alone costs it about two floors;
+  pulumi_policy spends deserializing the request (pulumi-mechanics §1.6). The pack has three stack
+  policies; without ``decode_once`` (``bench/sdk_pack``) the SDK alone costs it about three floors;
 * ``Remediate`` + ``Analyze`` per resource, as the engine sends them for every registration (§1.3);
 * pack start-up (process start → port printed), median of several starts;
 * peak RSS of the pack process (``VmHWM``);
