@@ -171,16 +171,26 @@ class Stack:
         self.by_kind: dict[str, list[Res]] = defaultdict(list)
         self.by_id: dict[str, Res] = {}
         self.by_name: dict[tuple[str, str], list[Res]] = defaultdict(list)
+        # Same-named resources bucketed by resource group, and resources without a known name or id
+        # by kind and resource group, so that a lookup reads only the resources that can match; a
+        # copy of a network per resource group otherwise makes every lookup scan every copy.
+        self._named_rg: dict[tuple[str, str], dict[str | None, list[Res]]] = defaultdict(dict)
+        self._unnamed_rg: dict[str, dict[str | None, list[Res]]] = defaultdict(dict)
+        self._order: dict[str, int] = {}
         for r in resources:
             if r.urn in self.res:
                 r.reader.problem("(urn)", "the same URN appears twice; the second resource is ignored")
                 continue
+            self._order[r.urn] = len(self.res)
             self.res[r.urn] = r
             self.by_kind[r.kind].append(r)
             if r.id is not None:
                 self.by_id.setdefault(r.id, r)
             if r.azure_name is not None:
                 self.by_name[(r.kind, r.azure_name)].append(r)
+                self._named_rg[(r.kind, r.azure_name)].setdefault(r.rg, []).append(r)
+            elif r.id is None:
+                self._unnamed_rg[r.kind].setdefault(r.rg, []).append(r)
         self.parents: dict[str, MaybeRef] = {}
         self._orphans: dict[tuple[str, str], list[Res]] = defaultdict(list)
         self._children: dict[tuple[str, str], list[Res]] = defaultdict(list)
@@ -222,6 +232,21 @@ class Stack:
                 out.setdefault(urn, dep)
         return list(out.values())
 
+    def _in_rg(self, everyone: list[Res], buckets: dict[str | None, list[Res]], rg: str | None) -> list[Res]:
+        """Those of ``everyone`` (bucketed by resource group in ``buckets``) that may be in ``rg``:
+        a resource whose group is not known may be in any; in stack order, as a scan would give."""
+        if rg is None:
+            return list(everyone)
+        anywhere = buckets.get(None, [])
+        there = buckets.get(rg.lower(), [])
+        if not anywhere or not there:
+            return list(anywhere or there)
+        return sorted((*anywhere, *there), key=lambda x: self._order[x.urn])
+
+    def _named(self, kind: str, lname: str, rg: str | None) -> list[Res]:
+        """Resources of ``kind`` named ``lname`` (lower-case) that may be in resource group ``rg``."""
+        return self._in_rg(self.by_name.get((kind, lname), []), self._named_rg.get((kind, lname), {}), rg)
+
     # --- parents of standalone children ------------------------------------------------------------
 
     def _resolve_parent(self, r: Res) -> tuple[MaybeRef, list[Res]]:
@@ -234,7 +259,7 @@ class Stack:
         name = _known_str(node)
         if name is not None:
             lname = name.lower()
-            matches = [p for p in self.by_name.get((kind, lname), ()) if _rg_ok(p.rg, r.rg)]
+            matches = self._named(kind, lname, r.rg)
             if len(matches) == 1:
                 return matches[0].urn, []
             shown = SECRET_PLACEHOLDER if isinstance(node, Secret) else name
@@ -281,8 +306,8 @@ class Stack:
         matches = [
             x
             for k in fitting
-            for x in self.by_name.get((k, name.lower()), ())
-            if _rg_ok(x.rg, parsed.resource_group) and self._parent_ok(x, parsed)
+            for x in self._named(k, name.lower(), parsed.resource_group)
+            if self._parent_ok(x, parsed)
         ]
         if len(matches) > 1:
             exact = [x for x in matches if x.rg is not None]
@@ -302,13 +327,14 @@ class Stack:
         its own resource usually gives it the same name; so only a resource whose logical name
         starts the referenced name is taken as a possible match. A name input that is set but
         unknown (computed from another output) or malformed may be any name."""
+        buckets = self._unnamed_rg.get(kind, {})
+        everyone = [x for bucket in buckets.values() for x in bucket] if rg is None else []
+        if rg is None and len(buckets) > 1:
+            everyone.sort(key=lambda x: self._order[x.urn])
         return [
             x
-            for x in self.by_kind.get(kind, ())
-            if x.azure_name is None
-            and x.id is None
-            and _rg_ok(x.rg, rg)
-            and (lname.startswith(x.name.lower()) or x.arm.name_prop in x.props)
+            for x in self._in_rg(everyone, buckets, rg)
+            if lname.startswith(x.name.lower()) or x.arm.name_prop in x.props
         ]
 
     def _parent_ok(self, x: Res, parsed: ArmId) -> bool:
@@ -613,10 +639,6 @@ class Stack:
         if parsed is not None and len(parsed.pairs) >= 2:
             return parsed.ancestor(len(parsed.pairs) - 1).normalised()
         return Unknown(f"the {owner_kind} of {key} is unknown")
-
-
-def _rg_ok(have: str | None, want: str | None) -> bool:
-    return have is None or want is None or have == want.lower()
 
 
 def _names(items: Iterable[Res]) -> str:
