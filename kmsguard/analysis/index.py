@@ -79,11 +79,13 @@ class NetworkIndex:
         affect is reused: rebuilding everything per blocked subnet would make the analysis
         quadratic in the size of the estate."""
         old = self.network
-        if all(getattr(old, f) == getattr(network, f) for f in _INDEXED):
+        # A repair copy shares the fields it does not change, so identity settles most of them
+        # without comparing every entry of the estate once per repaired subnet.
+        if all(_same(getattr(old, f), getattr(network, f)) for f in _INDEXED):
             index = dataclasses.replace(self, network=network, memo={})
         else:
             index = NetworkIndex.build(network)
-        keep_routes = all(getattr(old, f) == getattr(network, f) for f in _ROUTED)
+        keep_routes = all(_same(getattr(old, f), getattr(network, f)) for f in _ROUTED)
         for kind, entries in self.memo.items():
             # Shared, not copied: these are keyed by (and hold) the objects they were computed from
             # (firewall._plan, path._nsg_decision, path._select), so they hold in any copy; the
@@ -206,3 +208,7 @@ class NetworkIndex:
             admin_rules_vnet_unknown=tuple(ar_unknown),
             windows_subnets=frozenset(windows),
         )
+
+
+def _same(a: object, b: object) -> bool:
+    return a is b or a == b

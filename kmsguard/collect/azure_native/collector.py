@@ -198,14 +198,19 @@ def _firewall_next_hops(
     in its prefix names the firewall even when the firewall's own private IP is an output that is
     unknown during preview (pulumi-mechanics §0 fact 2)."""
     owned: list[tuple[str, AzureFirewall, list[ipaddress.IPv4Network]]] = []
+    # Firewall subnets by VNet, found once: scanning every subnet per firewall is quadratic in an
+    # estate with a hub per resource group.
+    by_vnet: dict[str, list[Subnet]] = {}
+    for sub in subnets.values():
+        if isinstance(sub.vnet, str):
+            by_vnet.setdefault(sub.vnet, []).append(sub)
     for fw in firewalls.values():
         if not isinstance(fw.vnet, str):
             continue
         nets = [
             net
-            for sub in subnets.values()
-            if sub.vnet == fw.vnet
-            and isinstance(sub.subnet_name, str)
+            for sub in by_vnet.get(fw.vnet, ())
+            if isinstance(sub.subnet_name, str)
             and sub.subnet_name.lower() == "azurefirewallsubnet"
             and isinstance(sub.address_prefixes, tuple)
             for p in sub.address_prefixes
