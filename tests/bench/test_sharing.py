@@ -20,7 +20,7 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 import kmsguard.collect.pulumi as collect_module
 import kmsguard.policies as policies
 import kmsguard.policies.activation as activation
-from kmsguard.collect.pulumi import PulumiResource, collect, merge_inputs
+from kmsguard.collect.pulumi import PulumiResource, collect
 from kmsguard.engine import PackResource
 from kmsguard.engine.driver import _analyzer_resource
 from kmsguard.model import Network
@@ -37,6 +37,7 @@ for _path in (Path(__file__).resolve().parents[2], Path(__file__).resolve().pare
 from activation.resources import GALLERY_IMAGE, deny_imds, nic, nsg, windows_vm  # noqa: E402
 
 from bench.estate import generate  # noqa: E402
+from bench.run import to_pulumi  # noqa: E402
 
 AZURE_EDITION = {
     "publisher": "MicrosoftWindowsServer",
@@ -59,21 +60,6 @@ def stack() -> list[PackResource]:
 
 
 ESTATE = generate(400).pack_resources()
-
-
-def as_pulumi(resources: Sequence[PackResource]) -> list[PulumiResource]:
-    return [
-        PulumiResource(
-            urn=r.urn,
-            type=r.type,
-            name=r.name,
-            props=merge_inputs(r.outputs if r.outputs is not None else r.inputs, r.inputs),
-            parent=r.parent,
-            dependencies=r.dependencies,
-            property_dependencies=dict(r.property_dependencies),
-        )
-        for r in resources
-    ]
 
 
 @pytest.fixture
@@ -116,7 +102,7 @@ def analyze_stack(
 
 def expected(resources: Sequence[PackResource], *, reachability: bool = True) -> list[tuple[str, str, str]]:
     """Each policy on its own, with its own collect."""
-    plain = as_pulumi(resources)
+    plain = to_pulumi(resources)
     result = analyze_resources(plain, {})
     out: list[tuple[str, str, str]] = []
     if reachability:
@@ -178,6 +164,6 @@ def test_a_bad_config_still_leaves_activation_its_network(collects: list[int]) -
 
 
 def test_a_pre_collected_network_gives_the_same_findings() -> None:
-    plain = as_pulumi(stack())
+    plain = to_pulumi(stack())
     assert activation_findings(plain, collect(plain)) == activation_findings(plain)
     assert len(activation_findings(plain)) == 2
