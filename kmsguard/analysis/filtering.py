@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from kmsguard.analysis.match import (
     IPv4Address,
@@ -253,35 +254,108 @@ def _priority(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def first_match(rules: Iterable[tuple[SecurityRule, str]], ip: IPv4Address, src: FlowSource) -> Decision:
-    """Walk (rule, description) pairs; unknown priorities are checked first since they may come first."""
-    rules = list(rules)
-    unordered = [(r, d) for r, d in rules if _priority(r.priority) is None]
-    ordered = sorted(
-        ((r, d) for r, d in rules if _priority(r.priority) is not None),
-        key=lambda rd: _priority(rd[0].priority) or 0,
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A rule that may match the KMS flow from some source: the parts of the match that depend on
+    neither the source nor the destination (direction, protocol, ports) are already decided."""
+
+    rule: SecurityRule
+    desc: str
+    priority: int | None
+    access: frozenset[str]
+    fixed: Tri  # direction, protocol, destination port, source ports (never NO: those are dropped)
+    fixed_why: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRules:
+    """A rule list in walk order, computed once per list: unknown priorities first (they may come
+    first), then by priority; rules that cannot match TCP 1688 outbound from any source are left out,
+    which is most of a large NSG (§4.2: a rule that does not match is skipped whatever its action)."""
+
+    unordered: tuple[_Candidate, ...]
+    ordered: tuple[_Candidate, ...]
+
+
+def compile_rules(rules: Iterable[tuple[SecurityRule, str]]) -> CompiledRules:
+    unordered: list[_Candidate] = []
+    ordered: list[_Candidate] = []
+    for rule, desc in rules:
+        why: list[str] = []
+        fixed = _fixed_part(rule, why)
+        if fixed is Tri.NO:
+            continue
+        priority = _priority(rule.priority)
+        candidate = _Candidate(rule, desc, priority, _access(rule.access), fixed, tuple(why))
+        (unordered if priority is None else ordered).append(candidate)
+    ordered.sort(key=lambda c: c.priority or 0)  # stable: equal priorities keep the list order
+    return CompiledRules(tuple(unordered), tuple(ordered))
+
+
+def _fixed_part(rule: SecurityRule, why: list[str]) -> Tri:
+    """The part of ``match_security_rule`` that does not depend on the flow's ends, same order."""
+    direction = _outbound(rule.direction, why)
+    if direction is Tri.NO:
+        return Tri.NO
+    return tri_all(
+        [
+            direction,
+            _protocol(rule.protocol, why),
+            port_matches(rule.destination_port_ranges, KMS_PORT, why, "destination port"),
+            source_ports_cover_ephemeral(rule.source_port_ranges, why),
+        ]
     )
+
+
+# (candidate, destination match, its reasons) for one destination IP and VirtualNetwork tag
+_Reachable = tuple[tuple[_Candidate, Tri, tuple[str, ...]], ...]
+
+
+def _toward(compiled: CompiledRules, ip: IPv4Address, src: FlowSource) -> tuple[_Reachable, _Reachable]:
+    """The candidates whose destination may hold ``ip``: the destination depends on the source only
+    through its VirtualNetwork tag, so this is shared by every source of a VNet."""
+
+    def keep(candidates: tuple[_Candidate, ...]) -> _Reachable:
+        out = []
+        for c in candidates:
+            why: list[str] = []
+            t = _rule_destination(c.rule, ip, src, why)
+            if t is not Tri.NO:
+                out.append((c, t, tuple(why)))
+        return tuple(out)
+
+    return keep(compiled.unordered), keep(compiled.ordered)
+
+
+def _walk(reachable: tuple[_Reachable, _Reachable], src: FlowSource) -> Decision:
+    unordered, ordered = reachable
     possible: set[str] = set()
     why: list[str] = []
-    for rule, desc in unordered:
+    for c, dest, _ in unordered:
         local: list[str] = []
-        if match_security_rule(rule, ip, src, local) is not Tri.NO:
-            possible |= _access(rule.access)
-            why.append(f"{desc}: priority unknown")
-    for rule, desc in ordered:
-        local = []
-        m = match_security_rule(rule, ip, src, local)
+        if tri_all([c.fixed, _rule_source(c.rule, src, local), dest]) is not Tri.NO:
+            possible |= c.access
+            why.append(f"{c.desc}: priority unknown")
+    for c, dest, dest_why in ordered:
+        local = list(c.fixed_why)
+        m = tri_all([c.fixed, _rule_source(c.rule, src, local), dest])
         if m is Tri.NO:
             continue
-        acts = _access(rule.access)
+        local.extend(dest_why)
+        acts = c.access
         if acts != {ALLOW} and acts != {DENY}:
             local.append("access unknown")
         possible |= acts
         if m is Tri.YES:
-            why.extend(f"{desc}: {w}" for w in local)
-            return Decision(frozenset(possible), desc, _priority(rule.priority), tuple(why))
-        why.append(f"{desc} may match ({', '.join(local) or 'unknown field'})")
+            why.extend(f"{c.desc}: {w}" for w in local)
+            return Decision(frozenset(possible), c.desc, c.priority, tuple(why))
+        why.append(f"{c.desc} may match ({', '.join(local) or 'unknown field'})")
     return Decision(frozenset(possible), "", None, tuple(why))
+
+
+def first_match(rules: Iterable[tuple[SecurityRule, str]], ip: IPv4Address, src: FlowSource) -> Decision:
+    """Walk (rule, description) pairs; unknown priorities are checked first since they may come first."""
+    return _walk(_toward(compile_rules(rules), ip, src), src)
 
 
 def nsg_rules(nsg: NetworkSecurityGroup) -> list[tuple[SecurityRule, str]] | Unknown:
@@ -298,15 +372,53 @@ def _prio_text(rule: SecurityRule) -> str:
     return str(p) if p is not None else "?"
 
 
-def evaluate_nsg(nsg: NetworkSecurityGroup, ip: IPv4Address, src: FlowSource) -> tuple[Decision, str]:
+@dataclass(frozen=True, slots=True)
+class CompiledNsg:
+    """What every question to one NSG shares, computed on its first question."""
+
+    rules: CompiledRules | Unknown
+    # The rules that may deny AzurePlatformLKM, in list order, with the source-independent part of
+    # the match (§4.5).
+    lkm: tuple[tuple[SecurityRule, Tri], ...]
+    toward: dict[tuple[IPv4Address, tuple[IPv4Network, ...] | None], tuple[_Reachable, _Reachable]]
+
+
+Memo = dict[object, object]
+"""Where compiled NSGs are kept between questions: keyed by the NSG's identity and holding the NSG,
+so an entry stays valid in any copy of the network that shares the NSG object."""
+
+
+def compiled_nsg(nsg: NetworkSecurityGroup, memo: Memo | None = None) -> CompiledNsg:
+    if memo is not None:
+        hit = memo.get(id(nsg))
+        if isinstance(hit, tuple) and hit[0] is nsg:
+            return cast(CompiledNsg, hit[1])
     rules = nsg_rules(nsg)
-    if isinstance(rules, Unknown):
-        return Decision(frozenset({ALLOW, DENY}), "", None, (f"rules unknown: {rules.why}",)), ""
-    return first_match(rules, ip, src), ""
+    compiled = CompiledNsg(
+        rules if isinstance(rules, Unknown) else compile_rules(rules),
+        () if isinstance(nsg.rules, Unknown) else _lkm_candidates(nsg.rules),
+        {},
+    )
+    if memo is not None:
+        memo[id(nsg)] = (nsg, compiled)
+    return compiled
+
+
+def evaluate_nsg(
+    nsg: NetworkSecurityGroup, ip: IPv4Address, src: FlowSource, memo: Memo | None = None
+) -> tuple[Decision, str]:
+    compiled = compiled_nsg(nsg, memo)
+    if isinstance(compiled.rules, Unknown):
+        return Decision(frozenset({ALLOW, DENY}), "", None, (f"rules unknown: {compiled.rules.why}",)), ""
+    key = (ip, src.vnet_space)
+    reachable = compiled.toward.get(key)
+    if reachable is None:
+        reachable = compiled.toward[key] = _toward(compiled.rules, ip, src)
+    return _walk(reachable, src), ""
 
 
 def lkm_denies(
-    nsg: NetworkSecurityGroup, ip: IPv4Address, src: FlowSource
+    nsg: NetworkSecurityGroup, ip: IPv4Address, src: FlowSource, memo: Memo | None = None
 ) -> tuple[Tri, str, SecurityRule | None]:
     """§4.5: an outbound Deny to AzurePlatformLKM overrides the KMS platform rule (R4.1).
 
@@ -315,7 +427,21 @@ def lkm_denies(
     if isinstance(nsg.rules, Unknown):
         return Tri.MAYBE, f"NSG {nsg.origin.name}: rules unknown ({nsg.rules.why})", None
     result, found, rule_found = Tri.NO, "", None
-    for rule in nsg.rules:
+    for rule, fixed in compiled_nsg(nsg, memo).lkm:
+        why: list[str] = []
+        m = tri_all([fixed, match_source(rule.source_address_prefixes, src, why, "source")])
+        if m > result:
+            result = m
+            found = f"NSG {nsg.origin.name} rule {_prio_text(rule)} {rule.name}"
+            rule_found = rule
+            if m is Tri.YES:
+                break
+    return result, found, rule_found
+
+
+def _lkm_candidates(rules: tuple[SecurityRule, ...]) -> tuple[tuple[SecurityRule, Tri], ...]:
+    out = []
+    for rule in rules:
         dests = rule.destination_address_prefixes
         if isinstance(dests, Unknown):
             targets_lkm = Tri.MAYBE
@@ -332,7 +458,7 @@ def lkm_denies(
         if DENY not in access:
             continue
         why: list[str] = []
-        m = tri_all(
+        fixed = tri_all(
             [
                 targets_lkm,
                 Tri.YES if access == {DENY} else Tri.MAYBE,
@@ -340,16 +466,11 @@ def lkm_denies(
                 _protocol(rule.protocol, why),
                 port_matches(rule.destination_port_ranges, KMS_PORT, why, "destination port"),
                 source_ports_cover_ephemeral(rule.source_port_ranges, why),
-                match_source(rule.source_address_prefixes, src, why, "source"),
             ]
         )
-        if m > result:
-            result = m
-            found = f"NSG {nsg.origin.name} rule {_prio_text(rule)} {rule.name}"
-            rule_found = rule
-            if m is Tri.YES:
-                break
-    return result, found, rule_found
+        if fixed is not Tri.NO:
+            out.append((rule, fixed))
+    return tuple(out)
 
 
 # --- AVNM security admin rules (§4.1) -----------------------------------------------------------
