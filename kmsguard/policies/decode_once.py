@@ -1,16 +1,18 @@
-"""Decode each resource of an ``AnalyzeStack`` request once for all the pack's stack policies.
+"""Decode each resource of an ``AnalyzeStack`` or ``Analyze`` request once for all the pack's policies.
 
 pulumi_policy 1.21 turns every resource of an ``AnalyzeStack`` request into Python values again for
 each stack policy (``MessageToDict``, ``deserialize_properties``, ``unknown_checking_proxy``;
-docs/pulumi-mechanics.md §1.6). The kmsguard pack has several stack policies, and on an estate of
-thousands of resources that repeated decoding costs more than the analysis itself. The kmsguard
-policies only read the properties (through ``raw``), never write them, so one decoding can serve
-them all.
+docs/pulumi-mechanics.md §1.6), and the resource of an ``Analyze`` request again for each resource
+policy (with its provider's properties). The kmsguard pack has several stack policies and two
+resource policies, and on an estate of thousands of resources that repeated decoding costs more
+than the analysis itself. The kmsguard policies only read the properties (through ``raw``), never
+write them, so one decoding can serve them all.
 
 ``install()`` (called by ``policy/__main__.py`` only, so the library and its tests keep the SDK as
-it is) wraps the servicer's ``AnalyzeStack``: for the length of one call, on that call's thread,
-those three functions return the result they already produced for the same object. Every other
-RPC, every other thread and every other call sees the SDK unchanged. Each policy still gets its own
+it is) wraps the servicer's ``AnalyzeStack`` and ``Analyze``: for the length of one call, on that
+call's thread, those three functions return the result they already produced for the same object.
+``Remediate`` already decodes once (a remediation may rewrite the properties, so it must not be
+shared), and every other RPC, every other thread and every other call sees the SDK unchanged. Each policy still gets its own
 ``PolicyResource`` objects, and the values in them are exactly what the SDK would have built.
 If the installed pulumi_policy is not the version this was written against, nothing is changed.
 """
@@ -77,18 +79,23 @@ def install() -> bool:
         return False
     if getattr(servicer.AnalyzeStack, "_kmsguard_decode_once", False):
         return True
-    original = servicer.AnalyzeStack
-
-    def analyze_stack(self: Any, request: Any, context: Any) -> Any:
-        _state.memo = {}
-        try:
-            return original(self, request, context)
-        finally:
-            _state.memo = None
-
-    analyze_stack._kmsguard_decode_once = True  # type: ignore[attr-defined]
     sdk.json_format = _JsonFormat(sdk.json_format)
     sdk.deserialize_properties = _once(sdk.deserialize_properties, "deserialize_properties")
     sdk.unknown_checking_proxy = _once(sdk.unknown_checking_proxy, "unknown_checking_proxy")
-    servicer.AnalyzeStack = analyze_stack
+    servicer.AnalyzeStack = _sharing(servicer.AnalyzeStack)
+    servicer.Analyze = _sharing(servicer.Analyze)
     return True
+
+
+def _sharing(rpc: Callable[..., Any]) -> Callable[..., Any]:
+    """``rpc`` with one decoding memo for the length of each call."""
+
+    def shared(self: Any, request: Any, context: Any) -> Any:
+        _state.memo = {}
+        try:
+            return rpc(self, request, context)
+        finally:
+            _state.memo = None
+
+    shared._kmsguard_decode_once = True  # type: ignore[attr-defined]
+    return shared
