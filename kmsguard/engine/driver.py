@@ -214,6 +214,10 @@ class PackProcess:
         self.startup_timeout = startup_timeout
         self.rpc_timeout = rpc_timeout
         self.startup_seconds = 0.0
+        # Time spent inside RPCs (request sent → response received), without building the request
+        # from Python values or reading the response: what the pack costs an engine, whose own
+        # encoding (in Go) is not the stand-in's.
+        self.rpc_seconds = 0.0
         self.port = 0
         self.plugin_version = ""
         # Advisory violations the engine derives from remediations that carry a diagnostic (§1.5);
@@ -442,7 +446,11 @@ class PackProcess:
         if self._stub is None:
             raise KmsguardError("policy pack is not running (use PackProcess as a context manager)")
         try:
-            return getattr(self._stub, method)(request, timeout=self.rpc_timeout)
+            began = time.perf_counter()
+            try:
+                return getattr(self._stub, method)(request, timeout=self.rpc_timeout)
+            finally:
+                self.rpc_seconds += time.perf_counter() - began
         except grpc.RpcError as e:
             # §1.7: a policy raising anything but UnknownValueError fails the whole operation.
             raise KmsguardError(
