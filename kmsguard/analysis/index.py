@@ -38,7 +38,7 @@ _INDEXED = (
     "vm_subnets",
 )
 _ROUTED = ("vnets", "subnets", "route_tables", "gateways", "hubs", "hub_connections")
-_BY_IDENTITY = ("firewall-plan", "nsg-decision", "route-select")
+_BY_IDENTITY = ("firewall-plan", "nsg-compiled", "nsg-decision", "route-select")
 _BY_ROUTES = ("subnet-routes", "fw-egress")
 
 
@@ -88,8 +88,8 @@ class NetworkIndex:
         keep_routes = all(_same(getattr(old, f), getattr(network, f)) for f in _ROUTED)
         for kind, entries in self.memo.items():
             # Shared, not copied: these are keyed by (and hold) the objects they were computed from
-            # (firewall._plan, path._nsg_decision, path._select), so they hold in any copy; the
-            # route memos also need the routing part of the network unchanged.
+            # (firewall._plan, filtering.compiled_nsg, path._nsg_decision, path._select), so they
+            # hold in any copy; the route memos also need the routing part of the network unchanged.
             if kind in _BY_IDENTITY or (kind in _BY_ROUTES and keep_routes):
                 index.memo[kind] = entries
         return index

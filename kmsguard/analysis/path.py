@@ -421,7 +421,7 @@ def _nsg_decision(ctx: SourceContext, nsg: NetworkSecurityGroup, ip: IPv4Address
     hit = ctx.index.cache("nsg-decision").get(key)
     if isinstance(hit, tuple) and hit[0] is nsg:
         return cast(Decision, hit[1])
-    decision, _ = evaluate_nsg(nsg, ip, ctx.src)
+    decision, _ = evaluate_nsg(nsg, ip, ctx.src, ctx.index.cache("nsg-compiled"))
     ctx.index.cache("nsg-decision")[key] = (nsg, decision)
     return decision
 
@@ -440,7 +440,7 @@ def _nsg_platform(ctx: SourceContext, ip: IPv4Address) -> list[Step]:
                 )
             )
             continue
-        match, desc, rule = lkm_denies(nsg, ip, ctx.src)
+        match, desc, rule = lkm_denies(nsg, ip, ctx.src, ctx.index.cache("nsg-compiled"))
         if match is Tri.YES and rule is not None:
             steps.append(
                 Step(
