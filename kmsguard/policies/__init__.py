@@ -29,6 +29,7 @@ from pulumi_policy import (
 
 from kmsguard.config import CONFIG_PROPERTIES
 from kmsguard.errors import KmsguardError
+from kmsguard.policies import decode_once
 from kmsguard.policies.links import ACTIVATION_DOCS, DOCS
 
 if TYPE_CHECKING:
@@ -53,6 +54,11 @@ def raw(props: Any) -> Any:
     objects inside, which are left as they are.
     """
     kind = type(props).__name__
+    if kind == "_DictProxy":
+        # Within an Analyze or AnalyzeStack call of the pack, the value the SDK built it from.
+        made_from = decode_once.plain_of(props)
+        if made_from is not None:
+            return made_from
     if kind in ("_DictProxy", "_DictSecretsProxy"):
         return {k: raw(v) for k, v in props["__target"].items()}
     if kind in ("_ListProxy", "_ListSecretsProxy"):

@@ -47,10 +47,25 @@ def _once(fn: Callable[..., Any], family: str) -> Callable[..., Any]:
             return hit[1]
         result = fn(args[0])
         memo[key] = (args[0], result)
+        if family == "unknown_checking_proxy":
+            memo[("plain", id(result))] = (result, args[0])
         return result
 
     wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
     return wrapper
+
+
+def plain_of(proxy: object) -> object | None:
+    """The plain value ``unknown_checking_proxy`` wrapped into ``proxy`` during this call, if it did.
+
+    The SDK's proxy copies every nested dict and list into proxies; unwrapping them again rebuilds
+    exactly the value it was made from, so that value can be handed out instead (read-only: the
+    other policies of the call share it)."""
+    memo = _memo()
+    if memo is None:
+        return None
+    hit = memo.get(("plain", id(proxy)))
+    return hit[1] if hit is not None and hit[0] is proxy else None
 
 
 class _JsonFormat:
