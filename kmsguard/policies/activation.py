@@ -324,6 +324,8 @@ def activation_findings(resources: Sequence[PulumiResource], network: Network | 
         network = collect(resources)
     setups = _link_setups(resources, decoded)
     findings: list[Finding] = []
+    # Per NSG key: the VMs of a subnet share its NSG, which may hold a thousand rules.
+    denials: dict[str, list[tuple[Tri, str]]] = {}
     for urn, vm in network.vms.items():
         kind = "scale set" if vm.scale_set else "VM"
         name = vm.origin.name
@@ -368,7 +370,9 @@ def activation_findings(resources: Sequence[PulumiResource], network: Network | 
                         )
                     )
                     continue
-                for verdict, rule in _imds_denials(nsg):
+                if nsg.key not in denials:
+                    denials[nsg.key] = list(_imds_denials(nsg))
+                for verdict, rule in denials[nsg.key]:
                     verb = "denies" if verdict is Tri.YES else "may deny"
                     findings.append(
                         Finding(
