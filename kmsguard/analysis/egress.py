@@ -137,13 +137,7 @@ def _load_balancer_egress(index: NetworkIndex, ipc: IpConfiguration) -> tuple[Ou
         return None
     results: list[tuple[Outcome, str]] = []
     for ref in pools:
-        found = None
-        for lb in index.network.load_balancers.values():
-            if isinstance(lb.backend_pools, Unknown):
-                continue
-            for pool in lb.backend_pools:
-                if pool.key == ref:
-                    found = (lb, pool)
+        found = index.backend_pools.get(ref) if isinstance(ref, str) else None
         if found is None:
             results.append(
                 (Outcome.UNKNOWN, f"load balancer backend pool {ref} unknown or outside the stack")

@@ -7,11 +7,14 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from kmsguard.analysis.match import Tri, canonical
 from kmsguard.model import (
     AdminRule,
     AzureFirewall,
+    BackendPool,
     DnsForwardingRuleset,
     HubConnection,
+    LoadBalancer,
     Network,
     NetworkInterface,
     PrivateDnsZoneLink,
@@ -36,6 +39,7 @@ _INDEXED = (
     "admin_rules",
     "vms",
     "vm_subnets",
+    "load_balancers",
 )
 _ROUTED = ("vnets", "subnets", "route_tables", "gateways", "hubs", "hub_connections")
 _BY_IDENTITY = ("firewall-plan", "nsg-compiled", "nsg-decision", "route-select")
@@ -59,7 +63,11 @@ class NetworkIndex:
     nics_by_subnet: Mapping[Ref, tuple[tuple[NetworkInterface, int], ...]]
     nics_subnet_unknown: tuple[tuple[NetworkInterface, int], ...]  # IP configurations, in NIC order
     vms_by_nic: Mapping[Ref, tuple[VirtualMachine, ...]]
-    scale_sets: tuple[VirtualMachine, ...]  # the VMs that are scale sets, in network order
+    # §5.2/§5.3 (O1): whether a Flexible-orchestration scale set uses a NIC, or names a subnet
+    # (``vm_subnets``); MAYBE when its orchestration mode is unknown. Absent: none does.
+    flexible_by_nic: Mapping[Ref, Tri]
+    flexible_by_vm_subnet: Mapping[Ref, Tri]
+    backend_pools: Mapping[Ref, tuple[LoadBalancer, BackendPool]]  # last load balancer wins
     admin_rules_by_vnet: Mapping[Ref, tuple[AdminRule, ...]]
     admin_rules_vnet_unknown: tuple[AdminRule, ...]
     windows_subnets: frozenset[Ref]
@@ -164,6 +172,22 @@ class NetworkIndex:
                     ar[v].append(rule)
                 elif isinstance(v, Unknown):
                     ar_unknown.append(rule)
+        flexible_nic: dict[Ref, Tri] = {}
+        flexible_subnet: dict[Ref, Tri] = {}
+        for vm in network.vms.values():
+            flexible = _flexible(vm)
+            if flexible is Tri.NO:
+                continue
+            for ref in () if isinstance(vm.nics, Unknown) else vm.nics:
+                if isinstance(ref, str):
+                    flexible_nic[ref] = max(flexible_nic.get(ref, Tri.NO), flexible)
+            for ref in network.vm_subnets.get(vm.key, ()):
+                flexible_subnet[ref] = max(flexible_subnet.get(ref, Tri.NO), flexible)
+        pools: dict[Ref, tuple[LoadBalancer, BackendPool]] = {}
+        for lb in network.load_balancers.values():
+            if not isinstance(lb.backend_pools, Unknown):
+                for pool in lb.backend_pools:
+                    pools[pool.key] = (lb, pool)
         windows: set[Ref] = set()
         unplaced = False
         for vm in network.vms.values():
@@ -203,11 +227,22 @@ class NetworkIndex:
             nics_by_subnet={k: tuple(v) for k, v in ns.items()},
             nics_subnet_unknown=tuple(ns_unknown),
             vms_by_nic={k: tuple(v) for k, v in vn.items()},
-            scale_sets=tuple(vm for vm in network.vms.values() if vm.scale_set),
+            flexible_by_nic=flexible_nic,
+            flexible_by_vm_subnet=flexible_subnet,
+            backend_pools=pools,
             admin_rules_by_vnet={k: tuple(v) for k, v in ar.items()},
             admin_rules_vnet_unknown=tuple(ar_unknown),
             windows_subnets=frozenset(windows),
         )
+
+
+def _flexible(vm: VirtualMachine) -> Tri:
+    if not vm.scale_set:
+        return Tri.NO
+    mode = vm.orchestration_mode
+    if isinstance(mode, Unknown):
+        return Tri.MAYBE
+    return Tri.YES if isinstance(mode, str) and canonical(mode) == "flexible" else Tri.NO
 
 
 def _same(a: object, b: object) -> bool:

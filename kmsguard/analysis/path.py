@@ -110,28 +110,11 @@ def build_source(
 def _flexible_scale_set(index: NetworkIndex, subnet: Subnet, nic: NetworkInterface | None) -> Tri:
     """§5.2/§5.3 (O1): a Flexible-orchestration scale set in the source never gets default outbound
     access. For a NIC, its own scale set; for the subnet (any VM in it), any such scale set there."""
-    network = index.network
-    found = Tri.NO
-    for vm in index.scale_sets:
-        mode = vm.orchestration_mode
-        flexible = (
-            Tri.MAYBE
-            if isinstance(mode, Unknown)
-            else Tri.YES
-            if isinstance(mode, str) and canonical(mode) == "flexible"
-            else Tri.NO
-        )
-        if flexible is Tri.NO:
-            continue
-        nics = () if isinstance(vm.nics, Unknown) else vm.nics
-        if nic is not None:
-            here = nic.key in nics
-        else:
-            here = subnet.key in network.vm_subnets.get(vm.key, ()) or any(
-                n.key in nics for n, _ in index.nics_by_subnet.get(subnet.key, ())
-            )
-        if here:
-            found = max(found, flexible)
+    if nic is not None:
+        return index.flexible_by_nic.get(nic.key, Tri.NO)
+    found = index.flexible_by_vm_subnet.get(subnet.key, Tri.NO)
+    for n, _ in index.nics_by_subnet.get(subnet.key, ()):
+        found = max(found, index.flexible_by_nic.get(n.key, Tri.NO))
     return found
 
 

@@ -220,10 +220,11 @@ def _firewall_next_hops(
             owned.append((fw.key, fw, nets))
     if not owned:
         return tables
+    owners = _FirewallSubnets(owned)
     out: dict[str, RouteTable] = {}
     for key, table in tables.items():
         if isinstance(table.routes, tuple):
-            routes = tuple(_hop(route, owned) for route in table.routes)
+            routes = tuple(_hop(route, owners) for route in table.routes)
             if routes != table.routes:
                 table = replace(table, routes=routes)
         out[key] = table
@@ -237,7 +238,33 @@ def _net(text: str) -> ipaddress.IPv4Network | None:
         return None
 
 
-def _hop(route: Route, owned: list[tuple[str, AzureFirewall, list[ipaddress.IPv4Network]]]) -> Route:
+class _FirewallSubnets:
+    """The firewalls' AzureFirewallSubnet prefixes, looked up by address: one dictionary access per
+    prefix length instead of a scan of every firewall per route (an estate of many hubs)."""
+
+    def __init__(self, owned: list[tuple[str, AzureFirewall, list[ipaddress.IPv4Network]]]) -> None:
+        self.owned = owned
+        self.by_net: dict[ipaddress.IPv4Network, list[int]] = {}
+        for position, (_, _, nets) in enumerate(owned):
+            for net in nets:
+                self.by_net.setdefault(net, []).append(position)
+        self.lengths = sorted({net.prefixlen for net in self.by_net})
+
+    def owners(self, ip: ipaddress.IPv4Address) -> list[str]:
+        """The firewalls whose subnet holds ``ip`` and whose private IP, when known, is ``ip``,
+        in collection order."""
+        positions: set[int] = set()
+        for length in self.lengths:
+            positions.update(self.by_net.get(ipaddress.IPv4Network((ip, length), strict=False), ()))
+        found = []
+        for i in sorted(positions):
+            key, fw, _ = self.owned[i]
+            if not isinstance(fw.private_ip, str) or fw.private_ip.strip() == str(ip):
+                found.append(key)
+        return found
+
+
+def _hop(route: Route, firewall_subnets: _FirewallSubnets) -> Route:
     hop = route.next_hop_type
     if route.next_hop_resource is not None or not isinstance(route.next_hop_ip, str):
         return route
@@ -247,10 +274,5 @@ def _hop(route: Route, owned: list[tuple[str, AzureFirewall, list[ipaddress.IPv4
         ip = ipaddress.IPv4Address(route.next_hop_ip.strip())
     except ValueError:
         return route
-    owners = [
-        key
-        for key, fw, nets in owned
-        if any(ip in n for n in nets)
-        and (not isinstance(fw.private_ip, str) or fw.private_ip.strip() == str(ip))
-    ]
+    owners = firewall_subnets.owners(ip)
     return replace(route, next_hop_resource=owners[0]) if len(owners) == 1 else route
