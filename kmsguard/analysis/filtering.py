@@ -373,8 +373,9 @@ def _prio_text(rule: SecurityRule) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class CompiledNsg:
-    """What every question to one NSG shares, computed on its first question."""
+class CompiledFilter:
+    """What every question to one rule list (an NSG, or the admin rules of a VNet) shares, computed
+    on its first question."""
 
     rules: CompiledRules | Unknown
     # The rules that may deny AzurePlatformLKM, in list order, with the source-independent part of
@@ -388,13 +389,13 @@ Memo = dict[object, object]
 so an entry stays valid in any copy of the network that shares the NSG object."""
 
 
-def compiled_nsg(nsg: NetworkSecurityGroup, memo: Memo | None = None) -> CompiledNsg:
+def compiled_nsg(nsg: NetworkSecurityGroup, memo: Memo | None = None) -> CompiledFilter:
     if memo is not None:
         hit = memo.get(id(nsg))
         if isinstance(hit, tuple) and hit[0] is nsg:
-            return cast(CompiledNsg, hit[1])
+            return cast(CompiledFilter, hit[1])
     rules = nsg_rules(nsg)
-    compiled = CompiledNsg(
+    compiled = CompiledFilter(
         rules if isinstance(rules, Unknown) else compile_rules(rules),
         () if isinstance(nsg.rules, Unknown) else _lkm_candidates(nsg.rules),
         {},
@@ -500,9 +501,31 @@ def admin_as_security_rule(rule: AdminRule) -> SecurityRule:
 
 
 def evaluate_admin_rules(
-    rules: Sequence[tuple[AdminRule, bool]], ip: IPv4Address, src: FlowSource
+    rules: Sequence[tuple[AdminRule, bool]], ip: IPv4Address, src: FlowSource, memo: Memo | None = None
 ) -> Decision:
-    """First match over admin rules; rules that may not apply to the VNet count as may-match."""
+    """First match over admin rules; rules that may not apply to the VNet count as may-match.
+
+    ``memo`` keeps the compiled rule list per list of rules (by identity): every source of a VNet,
+    and every VNet a rule may apply to, asks about the same rules."""
+    compiled = _compiled_admin(rules, memo)
+    key = (ip, src.vnet_space)
+    reachable = compiled.toward.get(key)
+    if reachable is None:
+        reachable = compiled.toward[key] = _toward(cast(CompiledRules, compiled.rules), ip, src)
+    decision = _walk(reachable, src)
+    if not decision.rule:
+        # No admin rule matched for sure: "continue to NSGs" is always possible.
+        return Decision(decision.actions | {ALLOW}, "", None, decision.why)
+    return decision
+
+
+def _compiled_admin(rules: Sequence[tuple[AdminRule, bool]], memo: Memo | None) -> CompiledFilter:
+    key = ("admin", tuple((id(rule), certain) for rule, certain in rules))
+    if memo is not None:
+        hit = memo.get(key)
+        # The entry holds the rules, so their ids cannot be reused while it is cached.
+        if isinstance(hit, tuple) and all(a is b for (a, _), b in zip(rules, hit[0], strict=True)):
+            return cast(CompiledFilter, hit[1])
     pairs = []
     for rule, certain in rules:
         sr = admin_as_security_rule(rule)
@@ -519,11 +542,10 @@ def evaluate_admin_rules(
                 sr.destination_port_ranges,
             )
         pairs.append((sr, f"AVNM admin rule {rule.origin.name}"))
-    decision = first_match(pairs, ip, src)
-    if not decision.rule:
-        # No admin rule matched for sure: "continue to NSGs" is always possible.
-        return Decision(decision.actions | {ALLOW}, "", None, decision.why)
-    return decision
+    compiled = CompiledFilter(compile_rules(pairs), (), {})
+    if memo is not None:
+        memo[key] = (tuple(rule for rule, _ in rules), compiled)
+    return compiled
 
 
 def nsg_allow_fix(nsg: NetworkSecurityGroup, before: int | None, ips: Sequence[str]) -> Fix:

@@ -23,6 +23,7 @@ from kmsguard.model import (
     Subnet,
     Unknown,
     VirtualMachine,
+    VirtualNetwork,
     VirtualNetworkGateway,
 )
 
@@ -42,7 +43,7 @@ _INDEXED = (
     "load_balancers",
 )
 _ROUTED = ("vnets", "subnets", "route_tables", "gateways", "hubs", "hub_connections")
-_BY_IDENTITY = ("firewall-plan", "nsg-compiled", "nsg-decision", "route-select")
+_BY_IDENTITY = ("admin-compiled", "firewall-plan", "nsg-compiled", "nsg-decision", "route-select")
 _BY_ROUTES = ("subnet-routes", "fw-egress")
 
 
@@ -71,6 +72,7 @@ class NetworkIndex:
     admin_rules_by_vnet: Mapping[Ref, tuple[AdminRule, ...]]
     admin_rules_vnet_unknown: tuple[AdminRule, ...]
     windows_subnets: frozenset[Ref]
+    windows_anywhere: bool  # a Windows VM whose subnet is unknown: every subnet may hold Windows
     # Results computed on first use by the analysis steps, one dict per kind (see ``cache``).
     memo: dict[str, dict[object, object]] = field(default_factory=dict, compare=False, repr=False)
 
@@ -100,6 +102,21 @@ class NetworkIndex:
             # hold in any copy; the route memos also need the routing part of the network unchanged.
             if kind in _BY_IDENTITY or (kind in _BY_ROUTES and keep_routes):
                 index.memo[kind] = entries
+        return index
+
+    def with_subnet(self, network: Network, vnet: VirtualNetwork, subnet: Subnet) -> NetworkIndex:
+        """The index of ``network``: this index's network plus ``vnet`` and ``subnet``, which nothing
+        else refers to (the stand-in subnet of an unattached route table). Rebuilding the index
+        for each such table would make the analysis quadratic in the size of the estate."""
+        by_vnet = dict(self.subnets_by_vnet)
+        by_vnet[vnet.key] = (*by_vnet.get(vnet.key, ()), subnet)
+        windows = self.windows_subnets | {subnet.key} if self.windows_anywhere else self.windows_subnets
+        index = dataclasses.replace(
+            self, network=network, subnets_by_vnet=by_vnet, windows_subnets=windows, memo={}
+        )
+        for kind in _BY_IDENTITY:
+            if kind in self.memo:
+                index.memo[kind] = self.memo[kind]
         return index
 
     @staticmethod
@@ -233,6 +250,7 @@ class NetworkIndex:
             admin_rules_by_vnet={k: tuple(v) for k, v in ar.items()},
             admin_rules_vnet_unknown=tuple(ar_unknown),
             windows_subnets=frozenset(windows),
+            windows_anywhere=unplaced,
         )
 
 

@@ -267,7 +267,7 @@ def _admin(ctx: SourceContext, ip: IPv4Address) -> tuple[Step, bool, bool] | Non
     rules += [(r, False) for r in ctx.index.admin_rules_vnet_unknown]
     if not rules:
         return None
-    decision = evaluate_admin_rules(rules, ip, ctx.src)
+    decision = evaluate_admin_rules(rules, ip, ctx.src, ctx.index.cache("admin-compiled"))
     acts = decision.actions
     if acts == {ALWAYS_ALLOW}:
         return (
@@ -464,8 +464,17 @@ def _routing(ctx: SourceContext, ip: IPv4Address, endpoint: Endpoint) -> list[St
     if choice.decided or not choice.rivals:
         return chosen_steps
     outcomes = {combine(s.outcome for s in chosen_steps)}
+    # Rivals with the same next hop have the same outcome: with many candidates for one reference
+    # (resources sharing a name), each distinct next hop is evaluated once, and two outcomes settle it.
+    seen = {_hop_key(choice.chosen)}
     for rival in choice.rivals:
+        key = _hop_key(rival)
+        if key in seen:
+            continue
+        seen.add(key)
         outcomes.add(combine(s.outcome for s in _next_hop(ctx, rival, ip, endpoint, None)))
+        if len(outcomes) > 1:
+            break
     if len(outcomes) == 1:
         return chosen_steps
     reasons = "; ".join(dict.fromkeys(r.uncertain for r in choice.rivals))
@@ -478,6 +487,24 @@ def _routing(ctx: SourceContext, ip: IPv4Address, endpoint: Endpoint) -> list[St
             settle=f"add a {ip}/32 → Internet route (it wins over any BGP or service-tag route), or make the routes known",
         )
     ]
+
+
+_UNKNOWN_KEY = ("unknown",)
+
+
+def _hop_key(route: EffectiveRoute) -> tuple[object, ...]:
+    """What the outcome of ``_next_hop`` depends on in a route (its texts and fixes aside)."""
+    hop = route.next_hop_type
+    if not isinstance(hop, str):
+        return _UNKNOWN_KEY
+    if hop != "VirtualAppliance":
+        return (hop,)
+    res, nh = route.next_hop_resource, route.next_hop_ip
+    return (
+        hop,
+        _UNKNOWN_KEY if isinstance(res, Unknown) else res,
+        _UNKNOWN_KEY if isinstance(nh, Unknown) else nh,
+    )
 
 
 def _route_detail(route: EffectiveRoute, ip: IPv4Address) -> str:

@@ -91,7 +91,7 @@ def _unattached_table(
         vnets={**index.network.vnets, vnet_key: vnet},
         subnets={**index.network.subnets, subnet.key: subnet},
     )
-    return analyze_subnet(NetworkIndex.build(network), subnet, settings, catalog)
+    return analyze_subnet(index.with_subnet(network, vnet, subnet), subnet, settings, catalog)
 
 
 def exclusion(index: NetworkIndex, subnet: Subnet, settings: Settings) -> str:
