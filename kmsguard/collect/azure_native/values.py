@@ -38,7 +38,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, Final, Literal, TypeAlias, cast
 
 from kmsguard.model import Problem, Unknown
 from kmsguard.model.network import Strs
@@ -90,10 +90,32 @@ Node: TypeAlias = Any
 """A decoded value: dict[str, Node] | list[Node] | str | float | int | bool | None | UNK | Secret."""
 
 
+_NOT_LEAVES: Final = frozenset(UNKNOWN_SENTINELS | {SECRET_PLACEHOLDER})
+
+
 def decode(value: object, secret: bool = False, depth: int = 0) -> Node:
     """Plain Python values with unknowns → ``UNK`` and secret leaves → ``Secret`` (see module doc)."""
     if depth > MAX_DEPTH:
         return UNK
+    # Exact types first: a bag is millions of plain str/dict/list values and few anything else.
+    kind = type(value)
+    if kind is str:
+        text = cast(str, value)
+        if text in _NOT_LEAVES:
+            return UNK
+        return Secret(text) if secret else text
+    if kind is dict:
+        mapping = cast(dict[object, object], value)
+        if SIG_KEY not in mapping:
+            depth += 1
+            return {k if type(k) is str else str(k): decode(v, secret, depth) for k, v in mapping.items()}
+    elif kind is list:
+        depth += 1
+        return [decode(v, secret, depth) for v in cast(list[object], value)]
+    return _decode_other(value, secret, depth)
+
+
+def _decode_other(value: object, secret: bool, depth: int) -> Node:
     if isinstance(value, str):
         if value in UNKNOWN_SENTINELS or value == SECRET_PLACEHOLDER:
             return UNK
@@ -200,8 +222,12 @@ class Reader:
             if presence == "required":
                 return self.problem(path, "required property is missing")
             return None
-        # node is UNK
-        if presence == "optional" and self.projected and (top_of(path) != path or not self.has_deps(path)):
+        # node is UNK; a path with a separator is a nested field (``top_of(path) != path``)
+        if (
+            presence == "optional"
+            and self.projected
+            and ("." in path or "[" in path or not self.has_deps(path))
+        ):
             return None  # a preview projection: the program did not set it (module doc)
         return self.unknown(path)
 
