@@ -38,7 +38,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, TypeAlias, cast
+from typing import Any, Final, Literal, TypeAlias
 
 from kmsguard.model import Problem, Unknown
 from kmsguard.model.network import Strs
@@ -98,21 +98,20 @@ def decode(value: object, secret: bool = False, depth: int = 0) -> Node:
     if depth > MAX_DEPTH:
         return UNK
     # Exact types first: a bag is millions of plain str/dict/list values and few anything else.
-    kind = type(value)
+    plain: Any = value  # narrowed by the exact type tests below
+    kind = type(plain)
     if kind is str:
-        text = cast(str, value)
-        if text in _NOT_LEAVES:
+        if plain in _NOT_LEAVES:
             return UNK
-        return Secret(text) if secret else text
+        return Secret(plain) if secret else plain
     if kind is dict:
-        mapping = cast(dict[object, object], value)
-        if SIG_KEY not in mapping:
+        if SIG_KEY not in plain:
             depth += 1
-            return {k if type(k) is str else str(k): decode(v, secret, depth) for k, v in mapping.items()}
+            return {k if type(k) is str else str(k): decode(v, secret, depth) for k, v in plain.items()}
     elif kind is list:
         depth += 1
-        return [decode(v, secret, depth) for v in cast(list[object], value)]
-    return _decode_other(value, secret, depth)
+        return [decode(v, secret, depth) for v in plain]
+    return _decode_other(plain, secret, depth)
 
 
 def _decode_other(value: object, secret: bool, depth: int) -> Node:
@@ -241,6 +240,8 @@ class Reader:
     # --- typed conversions of a node that is present ---------------------------------------------
 
     def to_str(self, node: Node, path: str) -> str | Unknown:
+        if type(node) is str:
+            return node
         if node is UNK:
             return self.unknown(path)
         if isinstance(node, Unknown):
