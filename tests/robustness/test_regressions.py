@@ -6,13 +6,16 @@ import copy
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from kmsguard.analysis import Verdict
 from kmsguard.collect.pulumi import collect
 from kmsguard.engine import UNKNOWN, PackProcess, PackResource, Secret
 from kmsguard.evaluate import evaluate_export
 from kmsguard.model import Unknown as ModelUnknown
-from kmsguard.policies import ROUTE_TABLE
+from kmsguard.policies import ROUTE_TABLE, analyze_resources
 from kmsguard.remediate import plan_kms_routes
 from kmsguard.report import FORMATS, render
 
@@ -149,3 +152,48 @@ def test_regression_check_reports_quoted_a_secret_prefix(tmp_path: Path) -> None
         report = render(ev, fmt)
         assert "TopSecret" not in report, fmt
     assert "service tag '[secret]'" in render(ev, "text")
+
+
+def _count_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Counters of how often the analysis builds an index and evaluates endpoints and next hops."""
+    import kmsguard.analysis.path as path_module
+    import kmsguard.analysis.subnet as subnet_module
+    from kmsguard.analysis.index import NetworkIndex
+
+    counts = {"build": 0, "endpoint": 0, "next_hop": 0}
+    build, endpoint, next_hop = NetworkIndex.build, path_module.evaluate_endpoint, path_module._next_hop
+
+    def counting(name: str, fn: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            counts[name] += 1
+            return fn(*args, **kwargs)
+
+        return counted
+
+    monkeypatch.setattr(NetworkIndex, "build", staticmethod(counting("build", build)))
+    monkeypatch.setattr(subnet_module, "evaluate_endpoint", counting("endpoint", endpoint))
+    monkeypatch.setattr(path_module, "_next_hop", counting("next_hop", next_hop))
+    return counts
+
+
+def test_regression_shared_names_made_the_analysis_evaluate_every_candidate_route(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With thousands of resources sharing one name, every candidate of an ambiguous route was
+    evaluated (1,000 resources: 1.17 million next-hop evaluations, 75 s), and each route table outside
+    a subnet rebuilt the whole index. Each distinct next hop is now evaluated once per endpoint and
+    the index is built once, so these counts no longer grow with the number of candidates (before:
+    12.7 and 23.7 next hops per endpoint, 10 and 19 index builds, at 150 and 300 resources)."""
+    from .test_limits import copies
+
+    counts = _count_calls(monkeypatch)
+    seen = []
+    for n in (150, 300):
+        counts.update(build=0, endpoint=0, next_hop=0)
+        analyze_resources(to_pulumi(copies(n, shared_names=True)), {})
+        seen.append(dict(counts))
+    for run in seen:
+        assert run["build"] == 1
+        # the chosen route and at most one rival with another next hop settle each endpoint
+        assert run["endpoint"] <= run["next_hop"] <= 2 * run["endpoint"]
+    assert seen[1]["endpoint"] > seen[0]["endpoint"]  # the estate did grow
