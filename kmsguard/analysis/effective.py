@@ -221,12 +221,11 @@ def _gateway_routes(index: NetworkIndex, subnet: Subnet, disabled: bool | None) 
             if disabled is None:
                 why += "; route propagation state unknown"
             routes.append(_possible_default(f"BGP routes of gateway {name}{suffix}", why, gateway))
-    network = index.network
     if isinstance(subnet.vnet, str) and disabled is not True:
         # A Route Server whose VNet is unknown may be in this subnet's VNet (unknown is never a pass).
         servers = [
             *index.route_servers_by_vnet.get(subnet.vnet, ()),
-            *(s for s in network.route_servers.values() if isinstance(s.vnet, Unknown)),
+            *index.route_servers_vnet_unknown,
         ]
         for server in servers:
             maybe = "; its VNet is unknown" if isinstance(server.vnet, Unknown) else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Generic, TypeVar
 
 from kmsguard.analysis.verdict import Fix
 from kmsguard.model import (
@@ -118,15 +119,44 @@ def _rebuild_route_fix(fix: Fix, routes: list[dict[str, str]]) -> Fix:
     return dataclasses.replace(rebuilt, data=data)
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Draft(Generic[K, V]):
+    """A mapping copied on its first change. The repair loop applies a few fixes per blocked subnet:
+    the copy keeps every mapping it does not change as the same object, so the analysis of the copy
+    recognises what it can reuse by identity (``NetworkIndex.derive``) instead of comparing every
+    entry of the estate, and nothing is copied in vain."""
+
+    def __init__(self, base: Mapping[K, V]) -> None:
+        self.base = base
+        self.copy: dict[K, V] | None = None
+
+    def __getitem__(self, key: K) -> V:
+        return (self.base if self.copy is None else self.copy)[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in (self.base if self.copy is None else self.copy)
+
+    def __setitem__(self, key: K, value: V) -> None:
+        if self.copy is None:
+            self.copy = dict(self.base)
+        self.copy[key] = value
+
+    def result(self) -> Mapping[K, V]:
+        return self.base if self.copy is None else self.copy
+
+
 def apply(network: Network, fixes: Iterable[Fix]) -> Network:
     """A copy of ``network`` with ``fixes`` made, for re-analysis."""
-    route_tables = dict(network.route_tables)
-    subnets = dict(network.subnets)
-    nsgs = dict(network.nsgs)
-    nats = dict(network.nat_gateways)
-    policies = dict(network.firewall_policies)
-    firewalls = dict(network.firewalls)
-    zones = dict(network.dns_zones)
+    route_tables = _Draft(network.route_tables)
+    subnets = _Draft(network.subnets)
+    nsgs = _Draft(network.nsgs)
+    nats = _Draft(network.nat_gateways)
+    policies = _Draft(network.firewall_policies)
+    firewalls = _Draft(network.firewalls)
+    zones = _Draft(network.dns_zones)
     for fix in fixes:
         d = fix.data
         if fix.kind == "add-routes":
@@ -224,13 +254,13 @@ def apply(network: Network, fixes: Iterable[Fix]) -> Network:
                 )
     return dataclasses.replace(
         network,
-        route_tables=route_tables,
-        subnets=subnets,
-        nsgs=nsgs,
-        nat_gateways=nats,
-        firewall_policies=policies,
-        firewalls=firewalls,
-        dns_zones=zones,
+        route_tables=route_tables.result(),
+        subnets=subnets.result(),
+        nsgs=nsgs.result(),
+        nat_gateways=nats.result(),
+        firewall_policies=policies.result(),
+        firewalls=firewalls.result(),
+        dns_zones=zones.result(),
     )
 
 

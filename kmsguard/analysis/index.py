@@ -53,6 +53,7 @@ class NetworkIndex:
     gateways_by_vnet: Mapping[Ref, tuple[VirtualNetworkGateway, ...]]
     gateways_vnet_unknown: tuple[VirtualNetworkGateway, ...]
     route_servers_by_vnet: Mapping[Ref, tuple[RouteServer, ...]]
+    route_servers_vnet_unknown: tuple[RouteServer, ...]
     hub_connections_by_vnet: Mapping[Ref, tuple[HubConnection, ...]]
     hub_connections_vnet_unknown: tuple[HubConnection, ...]
     firewall_by_ip: Mapping[str, AzureFirewall]
@@ -129,9 +130,12 @@ class NetworkIndex:
             elif isinstance(g.vnet, Unknown):
                 gw_unknown.append(g)
         rs: dict[Ref, list[RouteServer]] = defaultdict(list)
+        rs_unknown = []
         for r in network.route_servers.values():
             if isinstance(r.vnet, str):
                 rs[r.vnet].append(r)
+            elif isinstance(r.vnet, Unknown):
+                rs_unknown.append(r)
         hc: dict[Ref, list[HubConnection]] = defaultdict(list)
         hc_unknown = []
         for c in network.hub_connections.values():
@@ -233,6 +237,7 @@ class NetworkIndex:
             gateways_by_vnet={k: tuple(v) for k, v in gw.items()},
             gateways_vnet_unknown=tuple(gw_unknown),
             route_servers_by_vnet={k: tuple(v) for k, v in rs.items()},
+            route_servers_vnet_unknown=tuple(rs_unknown),
             hub_connections_by_vnet={k: tuple(v) for k, v in hc.items()},
             hub_connections_vnet_unknown=tuple(hc_unknown),
             firewall_by_ip=fw_ip,
