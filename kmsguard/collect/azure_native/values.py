@@ -93,8 +93,50 @@ Node: TypeAlias = Any
 _NOT_LEAVES: Final = frozenset(UNKNOWN_SENTINELS | {SECRET_PLACEHOLDER})
 
 
+# Strings that decode to UNK: the sentinels and the secret placeholder.
+_UNK_STRINGS: Final = UNKNOWN_SENTINELS | {SECRET_PLACEHOLDER}
+_PLAIN_SCALARS: Final = (bool, int, float, type(None))
+
+
 def decode(value: object, secret: bool = False, depth: int = 0) -> Node:
     """Plain Python values with unknowns → ``UNK`` and secret leaves → ``Secret`` (see module doc)."""
+    return _decode(value, secret, depth) if secret else _decode_plain(value, depth)
+
+
+def _decode_plain(value: object, depth: int) -> Node:
+    """``decode`` outside a secret, for the exact JSON types the SDK builds.
+
+    Every property tree is copied through here, so strings, the common leaves, are decoded inline
+    rather than by a call each; any other type, a signature object, and the depth limit take the
+    general path, which gives the same result."""
+    if depth >= MAX_DEPTH:
+        return _decode(value, False, depth)
+    kind = type(value)
+    if kind is str:
+        return UNK if value in _UNK_STRINGS else value
+    if kind is dict:
+        assert isinstance(value, dict)
+        if SIG_KEY in value:
+            return _decode(value, False, depth)
+        below = depth + 1
+        return {
+            (k if type(k) is str else str(k)): (UNK if v in _UNK_STRINGS else v)
+            if type(v) is str
+            else _decode_plain(v, below)
+            for k, v in value.items()
+        }
+    if kind is list:
+        assert isinstance(value, list)
+        below = depth + 1
+        return [
+            (UNK if v in _UNK_STRINGS else v) if type(v) is str else _decode_plain(v, below) for v in value
+        ]
+    if kind in _PLAIN_SCALARS:
+        return value
+    return _decode(value, False, depth)
+
+
+def _decode(value: object, secret: bool, depth: int) -> Node:
     if depth > MAX_DEPTH:
         return UNK
     # Exact types first: a bag is millions of plain str/dict/list values and few anything else.
