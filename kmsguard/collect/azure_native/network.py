@@ -308,39 +308,33 @@ def route_table(stack: Stack, r: Res) -> tuple[RouteTable, list[Problem]]:
 # --- NSGs ----------------------------------------------------------------------------------------
 
 
+def _asgs(
+    stack: Stack, r: Res, obj: Mapping[str, Node], key: str, prefix: str
+) -> tuple[MaybeRef, ...] | Unknown:
+    # Most rules name no ASG: an absent list reads as empty without building its path.
+    if obj.get(key) is None:
+        return ()
+    return ref_list(stack, r, obj, key, f"{prefix}{key}", ("ApplicationSecurityGroup",))
+
+
 def _rule(
     stack: Stack, r: Res, obj: Mapping[str, Node], prefix: str, name: str, urn: str | None
 ) -> SecurityRule:
     rd = r.reader
-    kinds = ("ApplicationSecurityGroup",)
     return SecurityRule(
         name=name,
-        priority=rd.number(obj, "priority", f"{prefix}priority", "leaf"),
-        direction=rd.text(obj, "direction", f"{prefix}direction", "leaf"),
-        access=rd.text(obj, "access", f"{prefix}access", "leaf"),
-        protocol=rd.text(obj, "protocol", f"{prefix}protocol", "leaf"),
-        source_address_prefixes=rd.merged(obj, "sourceAddressPrefix", "sourceAddressPrefixes", prefix),
-        source_port_ranges=rd.merged(obj, "sourcePortRange", "sourcePortRanges", prefix),
-        destination_address_prefixes=rd.merged(
+        priority=rd.number_at(obj, "priority", prefix, "leaf"),
+        direction=rd.text_at(obj, "direction", prefix, "leaf"),
+        access=rd.text_at(obj, "access", prefix, "leaf"),
+        protocol=rd.text_at(obj, "protocol", prefix, "leaf"),
+        source_address_prefixes=rd.merged_at(obj, "sourceAddressPrefix", "sourceAddressPrefixes", prefix),
+        source_port_ranges=rd.merged_at(obj, "sourcePortRange", "sourcePortRanges", prefix),
+        destination_address_prefixes=rd.merged_at(
             obj, "destinationAddressPrefix", "destinationAddressPrefixes", prefix
         ),
-        destination_port_ranges=rd.merged(obj, "destinationPortRange", "destinationPortRanges", prefix),
-        source_asgs=ref_list(
-            stack,
-            r,
-            obj,
-            "sourceApplicationSecurityGroups",
-            f"{prefix}sourceApplicationSecurityGroups",
-            kinds,
-        ),
-        destination_asgs=ref_list(
-            stack,
-            r,
-            obj,
-            "destinationApplicationSecurityGroups",
-            f"{prefix}destinationApplicationSecurityGroups",
-            kinds,
-        ),
+        destination_port_ranges=rd.merged_at(obj, "destinationPortRange", "destinationPortRanges", prefix),
+        source_asgs=_asgs(stack, r, obj, "sourceApplicationSecurityGroups", prefix),
+        destination_asgs=_asgs(stack, r, obj, "destinationApplicationSecurityGroups", prefix),
         urn=urn,
     )
 

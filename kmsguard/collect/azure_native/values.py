@@ -394,6 +394,37 @@ class Reader:
             return one
         return () if one is None else (one,)
 
+    # --- reads under a path prefix: the path is built only when a message needs it ----------------
+
+    def text_at(
+        self, obj: Mapping[str, Node], key: str, prefix: str, presence: Presence
+    ) -> str | Unknown | None:
+        """``text(obj, key, prefix + key, presence)``."""
+        node = obj.get(key)
+        if type(node) is str:
+            return node
+        return self.text(obj, key, f"{prefix}{key}", presence)
+
+    def number_at(
+        self, obj: Mapping[str, Node], key: str, prefix: str, presence: Presence
+    ) -> int | Unknown | None:
+        """``number(obj, key, prefix + key, presence)``."""
+        node = obj.get(key)
+        if type(node) is int:
+            return node
+        if type(node) is float and math.isfinite(node) and node.is_integer():
+            return int(node)
+        return self.number(obj, key, f"{prefix}{key}", presence)
+
+    def merged_at(self, obj: Mapping[str, Node], single: str, plural: str, prefix: str) -> Strs:
+        """``merged(obj, single, plural, prefix)`` with the common shapes read directly."""
+        many, one = obj.get(plural), obj.get(single)
+        if many is None and type(one) is str:
+            return (one,)
+        if one is None and type(many) is list and all(type(v) is str for v in many):
+            return tuple(many)
+        return self.merged(obj, single, plural, prefix)
+
     def label(self, obj: Mapping[str, Node], key: str, path: str, fallback: str) -> str:
         """A display name: the value when it is a plain known string, else ``fallback``.
 
