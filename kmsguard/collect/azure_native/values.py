@@ -419,11 +419,27 @@ class Reader:
     def merged_at(self, obj: Mapping[str, Node], single: str, plural: str, prefix: str) -> Strs:
         """``merged(obj, single, plural, prefix)`` with the common shapes read directly."""
         many, one = obj.get(plural), obj.get(single)
-        if many is None and type(one) is str:
-            return (one,)
-        if one is None and type(many) is list and all(type(v) is str for v in many):
+        if many is UNK and self._unset_in_projection(prefix, plural):
+            many = None
+        if one is UNK and self._unset_in_projection(prefix, single):
+            one = None
+        if many is None:
+            if one is None:
+                return ()
+            if type(one) is str:
+                return (one,)
+        elif one is None and type(many) is list and all(type(v) is str for v in many):
             return tuple(many)
         return self.merged(obj, single, plural, prefix)
+
+    def _unset_in_projection(self, prefix: str, key: str) -> bool:
+        """Whether an unknown optional ``prefix + key`` reads as not set (``_missing_or_unknown``),
+        told without building the path; ``False`` when only the path can tell."""
+        if not self.projected:
+            return False
+        if "." in prefix or "[" in prefix:
+            return True  # a nested field
+        return not prefix and not self.property_dependencies.get(key)
 
     def label(self, obj: Mapping[str, Node], key: str, path: str, fallback: str) -> str:
         """A display name: the value when it is a plain known string, else ``fallback``.
