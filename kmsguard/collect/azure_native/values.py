@@ -90,9 +90,6 @@ Node: TypeAlias = Any
 """A decoded value: dict[str, Node] | list[Node] | str | float | int | bool | None | UNK | Secret."""
 
 
-_NOT_LEAVES: Final = frozenset(UNKNOWN_SENTINELS | {SECRET_PLACEHOLDER})
-
-
 # Strings that decode to UNK: the sentinels and the secret placeholder.
 _UNK_STRINGS: Final = UNKNOWN_SENTINELS | {SECRET_PLACEHOLDER}
 _PLAIN_SCALARS: Final = (bool, int, float, type(None))
@@ -137,28 +134,11 @@ def _decode_plain(value: object, depth: int) -> Node:
 
 
 def _decode(value: object, secret: bool, depth: int) -> Node:
+    """``decode`` for any value: secrets, signature objects, other types, the depth limit."""
     if depth > MAX_DEPTH:
         return UNK
-    # Exact types first: a bag is millions of plain str/dict/list values and few anything else.
-    plain: Any = value  # narrowed by the exact type tests below
-    kind = type(plain)
-    if kind is str:
-        if plain in _NOT_LEAVES:
-            return UNK
-        return Secret(plain) if secret else plain
-    if kind is dict:
-        if SIG_KEY not in plain:
-            depth += 1
-            return {k if type(k) is str else str(k): decode(v, secret, depth) for k, v in plain.items()}
-    elif kind is list:
-        depth += 1
-        return [decode(v, secret, depth) for v in plain]
-    return _decode_other(plain, secret, depth)
-
-
-def _decode_other(value: object, secret: bool, depth: int) -> Node:
     if isinstance(value, str):
-        if value in UNKNOWN_SENTINELS or value == SECRET_PLACEHOLDER:
+        if value in _UNK_STRINGS:
             return UNK
         return Secret(value) if secret else value
     if value is None:
