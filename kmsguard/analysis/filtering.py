@@ -458,17 +458,7 @@ def _lkm_candidates(rules: tuple[SecurityRule, ...]) -> tuple[tuple[SecurityRule
         access = _access(rule.access)
         if DENY not in access:
             continue
-        why: list[str] = []
-        fixed = tri_all(
-            [
-                targets_lkm,
-                Tri.YES if access == {DENY} else Tri.MAYBE,
-                _outbound(rule.direction, why),
-                _protocol(rule.protocol, why),
-                port_matches(rule.destination_port_ranges, KMS_PORT, why, "destination port"),
-                source_ports_cover_ephemeral(rule.source_port_ranges, why),
-            ]
-        )
+        fixed = tri_all([targets_lkm, Tri.YES if access == {DENY} else Tri.MAYBE, _fixed_part(rule, [])])
         if fixed is not Tri.NO:
             out.append((rule, fixed))
     return tuple(out)
