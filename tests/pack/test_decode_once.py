@@ -31,8 +31,9 @@ SCRIPT = textwrap.dedent(
     original = sdk.deserialize_properties
 
     def counted(*args, **kwargs):
-        calls.append(1)
-        return original(*args, **kwargs)
+        result = original(*args, **kwargs)
+        calls.append(result)
+        return result
 
     sdk.deserialize_properties = counted
     if sys.argv[1] == "installed":
@@ -51,11 +52,16 @@ SCRIPT = textwrap.dedent(
     )
     analyze = server.Analyze(request, None)
     per_analyze = len(calls)
+    # kms-inputs keeps the inputs it read through raw(): the SDK's own decoding, or a copy of it.
+    import kmsguard.policies as policies
+    kept = policies._inputs_by_urn[urn]
+    shared = any(kept is decoded for decoded in calls)
     calls.clear()
     resource = PackResource(urn=urn, type="azure-native:network:RouteTable", name="rt", inputs=props)
     stack = server.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[_analyzer_resource(resource)]), None)
     print(json.dumps({
         "analyze_decodings": per_analyze,
+        "inputs_shared": shared,
         "stack_decodings": len(calls),
         "analyze": sorted((d.policyName, d.message) for d in analyze.diagnostics),
         "stack": sorted((d.policyName, d.message) for d in stack.diagnostics),
@@ -90,6 +96,12 @@ def test_the_sdk_decodes_once_per_policy(sdk_as_is: dict[str, object]) -> None:
 
 def test_installed_decodes_once_per_call(installed: dict[str, object]) -> None:
     assert (installed["analyze_decodings"], installed["stack_decodings"]) == (1, 1)
+
+
+def test_raw_hands_out_the_decoding_instead_of_unwrapping_a_copy(
+    sdk_as_is: dict[str, object], installed: dict[str, object]
+) -> None:
+    assert (sdk_as_is["inputs_shared"], installed["inputs_shared"]) == (False, True)
 
 
 def test_the_answers_are_the_sdks(sdk_as_is: dict[str, object], installed: dict[str, object]) -> None:
