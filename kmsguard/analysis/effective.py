@@ -44,14 +44,17 @@ def subnet_routes(
     its subnet that do not go to the Internet (§3.3, F1), so those are dropped for it.
 
     Memoised per index: a hub's firewall subnet is asked once per spoke subnet and endpoint, and
-    its system routes hold one peering route per spoke.
+    its system routes hold one peering route per spoke. An entry holds the subnet and route table it
+    was built from, so it stays valid in a repair copy that changed other tables
+    (``NetworkIndex.derive``).
     """
     key = ("subnet-routes", subnet.key, firewall_forced_tunnel)
     cached = index.cache("subnet-routes").get(key)
-    if isinstance(cached, tuple) and cached[0] is subnet:
-        return cast(SubnetRoutes, cached[1])
+    table = route_table_of(index, subnet)
+    if isinstance(cached, tuple) and cached[0] is subnet and cached[1] is table:
+        return cast(SubnetRoutes, cached[2])
     result = _subnet_routes(index, subnet, firewall_forced_tunnel)
-    index.cache("subnet-routes")[key] = (subnet, result)
+    index.cache("subnet-routes")[key] = (subnet, table, result)
     return result
 
 
@@ -80,7 +83,7 @@ def _subnet_routes(index: NetworkIndex, subnet: Subnet, firewall_forced_tunnel: 
         )
         propagation_disabled = None
     elif table is not None:
-        user = user_routes(table, problems)
+        user = user_routes(table, problems, index.cache("user-route"))
         propagation_disabled = _propagation_disabled(table.disable_bgp_route_propagation)
 
     routes.extend(_gateway_routes(index, subnet, propagation_disabled))

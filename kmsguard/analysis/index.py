@@ -42,9 +42,21 @@ _INDEXED = (
     "vm_subnets",
     "load_balancers",
 )
-_ROUTED = ("vnets", "subnets", "route_tables", "gateways", "hubs", "hub_connections")
-_BY_IDENTITY = ("admin-compiled", "firewall-plan", "nsg-compiled", "nsg-decision", "route-select")
-_BY_ROUTES = ("subnet-routes", "fw-egress")
+_ROUTED = ("vnets", "subnets", "route_tables", "gateways", "route_servers", "hubs", "hub_connections")
+# What a subnet's effective routes read besides the subnet itself and its route table, which each
+# "subnet-routes" entry checks by identity: so a repair copy whose fixes only add routes to tables
+# (or attach one to a subnet) keeps the routes of every other subnet, such as a hub's firewall
+# subnet with one peering route per spoke.
+_AROUND_SUBNET_ROUTES = ("vnets", "gateways", "route_servers", "hubs", "hub_connections")
+_BY_IDENTITY = (
+    "admin-compiled",
+    "default-route",
+    "firewall-plan",
+    "nsg-compiled",
+    "nsg-decision",
+    "route-select",
+    "user-route",
+)
 
 
 @dataclass(frozen=True)
@@ -97,11 +109,16 @@ class NetworkIndex:
         else:
             index = NetworkIndex.build(network)
         keep_routes = all(_same(getattr(old, f), getattr(network, f)) for f in _ROUTED)
+        keep_subnet_routes = all(_same(getattr(old, f), getattr(network, f)) for f in _AROUND_SUBNET_ROUTES)
         for kind, entries in self.memo.items():
             # Shared, not copied: these are keyed by (and hold) the objects they were computed from
             # (firewall._plan, filtering.compiled_nsg, path._nsg_decision, path._select), so they
             # hold in any copy; the route memos also need the routing part of the network unchanged.
-            if kind in _BY_IDENTITY or (kind in _BY_ROUTES and keep_routes):
+            if (
+                kind in _BY_IDENTITY
+                or (kind == "subnet-routes" and keep_subnet_routes)
+                or (kind == "fw-egress" and keep_routes)
+            ):
                 index.memo[kind] = entries
         return index
 

@@ -143,7 +143,7 @@ def _vnet_space(index: NetworkIndex, vnet: VirtualNetwork | None) -> tuple[ipadd
 
 def _forced_tunnel(ctx: SourceContext) -> None:
     """R4.1: is a custom 0.0.0.0/0 (user or gateway, next hop not Internet) in effect?"""
-    choice = default_route_rivals(ctx.routes.routes)
+    choice = _default_route(ctx.index, ctx.routes.routes)
     candidates = [choice.chosen, *choice.rivals]
     verdicts = {_is_forced(r) for r in candidates}
     ctx.forced_tunnel_route = choice.chosen
@@ -393,6 +393,17 @@ def _select(index: NetworkIndex, routes: tuple[EffectiveRoute, ...], ip: IPv4Add
         return cast(RouteChoice, hit[1])
     choice = select(routes, ip)
     cache[key] = (routes, choice)
+    return choice
+
+
+def _default_route(index: NetworkIndex, routes: tuple[EffectiveRoute, ...]) -> RouteChoice:
+    """``default_route_rivals``, remembered per route list: asked once per NIC and endpoint."""
+    cache = index.cache("default-route")
+    hit = cache.get(id(routes))
+    if isinstance(hit, tuple) and hit[0] is routes:
+        return cast(RouteChoice, hit[1])
+    choice = default_route_rivals(routes)
+    cache[id(routes)] = (routes, choice)
     return choice
 
 
@@ -846,7 +857,7 @@ def _firewall_egress_step(index: NetworkIndex, fw: AzureFirewall, ip: IPv4Addres
         if isinstance(mgmt, Unknown)
         else False,
     )
-    choice = select(routes.routes, ip)
+    choice = _select(index, routes.routes, ip)
     route = choice.chosen
     outcomes = {_fw_hop(route)} | {_fw_hop(r) for r in choice.rivals}
     if len(outcomes) > 1:

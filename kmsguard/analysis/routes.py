@@ -168,13 +168,31 @@ def system_routes(network: Network, vnet: VirtualNetwork | None) -> list[Effecti
     return routes
 
 
-def user_routes(table: RouteTable, problems: list[RouteProblem]) -> list[EffectiveRoute]:
-    """§2.3 user routes; service-tag prefixes (§2.6) and unknown values become uncertain routes."""
+def user_routes(
+    table: RouteTable, problems: list[RouteProblem], memo: dict[object, object] | None = None
+) -> list[EffectiveRoute]:
+    """§2.3 user routes; service-tag prefixes (§2.6) and unknown values become uncertain routes.
+
+    ``memo`` remembers each route's reading by identity of the route and of its table's origin: a
+    table is read once per subnet it serves, and again in each repair copy that adds KMS routes to
+    it (which keeps the other Route objects and the origin)."""
     if isinstance(table.routes, Unknown):
         return [_unknown_user_route(f"route table {table.origin.name}", table.routes.why, table.origin.urn)]
     out = []
     for route in table.routes:
-        out.append(_user_route(table, route, problems))
+        if memo is None:
+            out.append(_user_route(table, route, problems))
+            continue
+        hit = memo.get(id(route))
+        if isinstance(hit, tuple) and hit[0] is route and hit[1] is table.origin:
+            out.append(hit[2])
+            problems.extend(hit[3])
+            continue
+        found: list[RouteProblem] = []
+        effective = _user_route(table, route, found)
+        memo[id(route)] = (route, table.origin, effective, tuple(found))
+        out.append(effective)
+        problems.extend(found)
     return out
 
 
