@@ -167,3 +167,22 @@ def test_a_pre_collected_network_gives_the_same_findings() -> None:
     plain = to_pulumi(stack())
     assert activation_findings(plain, collect(plain)) == activation_findings(plain)
     assert len(activation_findings(plain)) == 2
+
+
+def test_regression_the_shared_analysis_outlived_its_call(
+    collects: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The slot the stack policies share stayed on the thread after the call, holding its network and
+    results until the next call had decoded its own request. The pack drops it when a call ends."""
+    resources = stack()
+    server = servicer()
+    analyze_stack(server, resources)
+    left = getattr(policies._shared, "value", None)
+    assert isinstance(left, policies.Shared) and left.network is not None  # the SDK as is keeps it
+    # Installed as policy/__main__.py does; monkeypatch puts the SDK's method back afterwards.
+    monkeypatch.setattr(_PolicyAnalyzerServicer, "AnalyzeStack", _PolicyAnalyzerServicer.AnalyzeStack)
+    assert policies.release_after_each_call() is True
+    wrapped = _PolicyAnalyzerServicer.AnalyzeStack
+    assert policies.release_after_each_call() is True and _PolicyAnalyzerServicer.AnalyzeStack is wrapped
+    assert analyze_stack(server, resources) == expected(resources)
+    assert getattr(policies._shared, "value", None) is None
