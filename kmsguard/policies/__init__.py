@@ -11,10 +11,10 @@ port (start-up) without loading them.
 
 from __future__ import annotations
 
-import importlib
 import threading
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -32,6 +32,7 @@ from kmsguard.config import CONFIG_PROPERTIES
 from kmsguard.errors import KmsguardError
 from kmsguard.policies import decode_once
 from kmsguard.policies.links import ACTIVATION_DOCS, DOCS
+from kmsguard.policies.servicer import around_each_call
 
 if TYPE_CHECKING:
     from kmsguard.analysis import NetworkResult
@@ -197,24 +198,15 @@ def release_after_each_call() -> bool:
     about a sixth of the second call's peak memory. Called by ``policy/__main__.py`` only, like
     ``decode_once.install``. Idempotent; ``False`` if the SDK has no servicer to wrap.
     """
+    return around_each_call("AnalyzeStack", "_kmsguard_releases_shared", _releasing_shared)
 
-    sdk: Any = importlib.import_module("pulumi_policy.policy")
-    servicer = getattr(sdk, "_PolicyAnalyzerServicer", None)
-    if servicer is None:
-        return False
-    if getattr(servicer.AnalyzeStack, "_kmsguard_releases_shared", False):
-        return True
-    original = servicer.AnalyzeStack
 
-    def analyze_stack(self: Any, request: Any, context: Any) -> Any:
-        try:
-            return original(self, request, context)
-        finally:
-            _shared.value = None
-
-    analyze_stack._kmsguard_releases_shared = True  # type: ignore[attr-defined]
-    servicer.AnalyzeStack = analyze_stack
-    return True
+@contextmanager
+def _releasing_shared() -> Iterator[None]:
+    try:
+        yield
+    finally:
+        _shared.value = None
 
 
 def _analysis_for(args: StackValidationArgs, report: ReportViolation, *, producer: bool) -> NetworkResult:

@@ -20,8 +20,11 @@ If the installed pulumi_policy is not the version this was written against, noth
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from kmsguard.policies.servicer import around_each_call, servicer_class
 
 SUPPORTED_VERSIONS = ("1.21.0",)
 
@@ -89,28 +92,27 @@ def install() -> bool:
 
     sdk: Any = importlib.import_module("pulumi_policy.policy")  # its module globals are replaced
 
-    servicer = getattr(sdk, "_PolicyAnalyzerServicer", None)
+    servicer = servicer_class()
     if VERSION not in SUPPORTED_VERSIONS or servicer is None:
         return False
-    if getattr(servicer.AnalyzeStack, "_kmsguard_decode_once", False):
+    if getattr(servicer.AnalyzeStack, _MARKER, False):
         return True
     sdk.json_format = _JsonFormat(sdk.json_format)
     sdk.deserialize_properties = _once(sdk.deserialize_properties, "deserialize_properties")
     sdk.unknown_checking_proxy = _once(sdk.unknown_checking_proxy, "unknown_checking_proxy")
-    servicer.AnalyzeStack = _sharing(servicer.AnalyzeStack)
-    servicer.Analyze = _sharing(servicer.Analyze)
+    around_each_call("AnalyzeStack", _MARKER, _one_memo)
+    around_each_call("Analyze", _MARKER, _one_memo)
     return True
 
 
-def _sharing(rpc: Callable[..., Any]) -> Callable[..., Any]:
-    """``rpc`` with one decoding memo for the length of each call."""
+_MARKER = "_kmsguard_decode_once"
 
-    def shared(self: Any, request: Any, context: Any) -> Any:
-        _state.memo = {}
-        try:
-            return rpc(self, request, context)
-        finally:
-            _state.memo = None
 
-    shared._kmsguard_decode_once = True  # type: ignore[attr-defined]
-    return shared
+@contextmanager
+def _one_memo() -> Iterator[None]:
+    """One decoding memo for the length of a call."""
+    _state.memo = {}
+    try:
+        yield
+    finally:
+        _state.memo = None

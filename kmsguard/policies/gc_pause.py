@@ -15,11 +15,11 @@ tests keep the SDK as it is.
 from __future__ import annotations
 
 import gc
-import importlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+
+from kmsguard.policies.servicer import around_each_call
 
 _lock = threading.Lock()
 _active = 0
@@ -47,18 +47,4 @@ def paused() -> Iterator[None]:
 def install() -> bool:
     """Run the pack's ``AnalyzeStack`` with the collector paused. Idempotent; ``False`` if the SDK
     has no servicer to wrap (nothing is changed then)."""
-    sdk: Any = importlib.import_module("pulumi_policy.policy")
-    servicer = getattr(sdk, "_PolicyAnalyzerServicer", None)
-    if servicer is None:
-        return False
-    if getattr(servicer.AnalyzeStack, "_kmsguard_gc_paused", False):
-        return True
-    original: Callable[..., Any] = servicer.AnalyzeStack
-
-    def analyze_stack(self: Any, request: Any, context: Any) -> Any:
-        with paused():
-            return original(self, request, context)
-
-    analyze_stack._kmsguard_gc_paused = True  # type: ignore[attr-defined]
-    servicer.AnalyzeStack = analyze_stack
-    return True
+    return around_each_call("AnalyzeStack", "_kmsguard_gc_paused", paused)

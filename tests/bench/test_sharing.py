@@ -24,7 +24,7 @@ from kmsguard.collect.pulumi import PulumiResource, collect
 from kmsguard.engine import PackResource
 from kmsguard.engine.driver import _analyzer_resource
 from kmsguard.model import Network
-from kmsguard.policies import PACK_NAME, POLICIES, REACHABILITY, UNVERIFIED, analyze_resources
+from kmsguard.policies import PACK_NAME, POLICIES, REACHABILITY, UNVERIFIED, analyze_resources, gc_pause
 from kmsguard.policies.activation import ACTIVATION, activation_findings
 from kmsguard.policies.messages import blocked_message, unknown_message
 
@@ -184,5 +184,11 @@ def test_regression_the_shared_analysis_outlived_its_call(
     assert policies.release_after_each_call() is True
     wrapped = _PolicyAnalyzerServicer.AnalyzeStack
     assert policies.release_after_each_call() is True and _PolicyAnalyzerServicer.AnalyzeStack is wrapped
+    # Under another wrapper installed the same way, still recognised as installed.
+    assert gc_pause.install() is True
+    paused_outside = _PolicyAnalyzerServicer.AnalyzeStack
+    assert (
+        policies.release_after_each_call() is True and _PolicyAnalyzerServicer.AnalyzeStack is paused_outside
+    )
     assert analyze_stack(server, resources) == expected(resources)
     assert getattr(policies._shared, "value", None) is None

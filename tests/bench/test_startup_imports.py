@@ -48,5 +48,6 @@ def test_start_up_imports_only_the_policy_objects() -> None:
         "kmsguard.policies.decode_once",
         "kmsguard.policies.gc_pause",
         "kmsguard.policies.links",
+        "kmsguard.policies.servicer",
     ]
     assert seen["jsonschema"] is False
