@@ -21,3 +21,8 @@ class ValidationError(KmsguardError):
         self.problem = problem
         location = f"{where}: {prop}" if prop else where
         super().__init__(f"{location}: {problem}")
+
+
+class InputError(KmsguardError):
+    """A file a user handed kmsguard cannot be read as what it should be (encoding, syntax, size,
+    depth, aliasing): the message is one line naming the file and the place, and what to do."""
