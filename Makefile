@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit clean
+.PHONY: demo test lint typecheck unit clean engine
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ demo: $(STAMP)
 	@echo "== kmsguard preview . --stack noncompliant   (forced tunneling without KMS routes: blocked)"
 	@$(BIN)/kmsguard preview . --stack noncompliant; rc=$$?; \
 		if [ $$rc -ne 1 ]; then echo "expected the noncompliant stack to be blocked (exit 1), got $$rc"; exit 2; fi
+
+# The real Pulumi CLI, built from the Go module proxy into a cache outside the repository (once per
+# machine; later runs return at once). The real-engine tests and `kmsguard preview --engine pulumi`
+# find it there. Needs Go >= 1.24.
+engine:
+	@tools/pulumi-engine/build.sh
 
 LINTED := kmsguard tests network bench policy
 

@@ -13,7 +13,7 @@ from .driver import (
     Violation,
     drive_pack,
 )
-from .runner import ProgramError, ProgramRun, Registration, run_program
+from .mocks.runner import ProgramError, ProgramRun, Registration, run_program
 from .wire import UNKNOWN, Secret, Unknown, decode_struct, decode_value, encode_struct, encode_value
 
 __all__ = [

@@ -38,6 +38,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from kmsguard.errors import KmsguardError
 
+from . import children
 from .wire import decode_struct, encode_struct, encode_value
 
 __all__ = [
@@ -268,7 +269,9 @@ class PackProcess:
         first_line: queue.Queue[bytes] = queue.Queue(maxsize=1)
         began = time.perf_counter()
         try:
-            proc = subprocess.Popen(
+            # Its own process group, tied to our lifetime (kmsguard.engine.children): a Ctrl-C reaches
+            # kmsguard only, and the pack never outlives it, even when kmsguard is killed outright.
+            proc = children.spawn(
                 argv,
                 cwd=self.pack_dir,
                 env=env,
@@ -297,9 +300,7 @@ class PackProcess:
                 self._stub.Cancel(empty_pb2.Empty(), timeout=2.0)
             self._stub = None
         if self._proc is not None:
-            if self._proc.poll() is None:
-                self._proc.kill()
-            self._proc.wait()
+            children.end(self._proc)  # the pack's whole process group, reaped
             for thread in self._threads:
                 thread.join(timeout=5.0)
             self._threads = []

@@ -7,15 +7,17 @@ dependencies, inputs after Check, preview outputs and where each resource was de
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from pathlib import Path
 
 import pytest
 
 from kmsguard.engine import UNKNOWN, ProgramError, ProgramRun, Secret, drive_pack, run_program
-from kmsguard.engine.host import shapes
 from kmsguard.engine.project import SECRET_PLACEHOLDER, load_project, load_stack_config
 from kmsguard.errors import KmsguardError
+from kmsguard.provider import azure_native as shapes
 
 PROGRAMS = Path(__file__).resolve().parents[1] / "programs"
 PACK = Path(__file__).resolve().parents[2] / "policy"
@@ -24,6 +26,23 @@ PROVIDER = "pulumi:providers:azure-native"
 
 def urn(stack: str, project: str, qualified_type: str, name: str) -> str:
     return f"urn:pulumi:{stack}::{project}::{qualified_type}::{name}"
+
+
+class Autoname:
+    """Equal to a name Check draws for a top-level resource: the logical name and 8 hex characters from
+    the engine's random seed (a real engine's differ every preview, so only the form is asserted)."""
+
+    def __init__(self, logical_name: str) -> None:
+        self.pattern = re.compile(re.escape(logical_name) + "[0-9a-f]{8}")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and self.pattern.fullmatch(other) is not None
+
+    def __hash__(self) -> int:
+        return hash(self.pattern.pattern)
+
+    def __repr__(self) -> str:
+        return f"Autoname({self.pattern.pattern!r})"
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +102,7 @@ def test_route_table_name_and_firewall_ip_are_unknown_and_resolvable(routes: Pro
     assert route.inputs == {
         "resourceGroupName": UNKNOWN,  # ResourceGroup.name is an output: unknown in a preview
         "routeTableName": UNKNOWN,  # the table's autoname
-        "routeName": UNKNOWN,  # this route's own autoname, added by Check
+        "routeName": "default-via-fw",  # Check names a child after its logical name (copy rule)
         "addressPrefix": "0.0.0.0/0",
         "nextHopType": "VirtualAppliance",
         "nextHopIpAddress": UNKNOWN,  # the firewall's private IP, assigned by Azure
@@ -119,7 +138,7 @@ def test_route_table_name_and_firewall_ip_are_unknown_and_resolvable(routes: Pro
 
 def test_firewall_private_ip_is_an_unknown_nested_output(routes: ProgramRun) -> None:
     fw = routes.get("fw")
-    assert fw.inputs["azureFirewallName"] == UNKNOWN
+    assert fw.inputs["azureFirewallName"] == Autoname("fw")  # a top-level resource: random suffix
     assert fw.inputs["location"] == "westeurope"  # from the provider config azure-native:location
     assert fw.inputs["ipConfigurations"] == [
         {"name": "ipconfig", "publicIPAddress": {"id": UNKNOWN}, "subnet": {"id": UNKNOWN}}
@@ -147,7 +166,8 @@ def test_route_table_outputs_are_the_preview_projection(routes: ProgramRun) -> N
     rt = routes.get("rt-spoke")
     assert rt.inputs == {
         "resourceGroupName": UNKNOWN,
-        "routeTableName": UNKNOWN,
+        "routeTableName": Autoname("rt-spoke"),
+        "__createBeforeDelete": True,  # a random name lets a replacement be created first
         "location": "westeurope",
         "azureApiVersion": "2024-05-01",
     }
@@ -210,7 +230,7 @@ def test_blocked_program_end_to_end_through_the_real_pack(routes: ProgramRun) ->
         "KMS TCP 1688 is blocked to 20.118.99.224, 40.83.235.53, 23.102.135.246; VMs will fail with "
         "0xC004F074 (no Key Management Service could be contacted).",
         "Blocked by:",
-        "- Azure Firewall fw: no network rule allows TCP 1688 to 20.118.99.224, so the default deny drops it (§6.1)",
+        "- Azure Firewall fw: no network rule allows TCP 1688 to 20.118.99.224, so the default deny drops it (docs/rules.md#firewall-default-deny)",
     ]
     assert (
         "1. firewall fw: add a network rule collection kms-activation (Allow, priority 100) with rule "
@@ -379,7 +399,7 @@ def test_legacy_transformations_run_in_the_sdk() -> None:
     assert route.inputs == {
         "resourceGroupName": "rg-legacy",
         "routeTableName": UNKNOWN,
-        "routeName": UNKNOWN,
+        "routeName": "kms",  # a child resource: its logical name
         "addressPrefix": "20.118.99.224/32",
         "nextHopType": "Internet",
         "azureApiVersion": "2024-05-01",
@@ -400,8 +420,8 @@ def test_stack_transforms_apply_only_to_later_resources(transforms: ProgramRun) 
 
 
 def test_stack_transforms_run_in_order_and_keep_property_dependencies(transforms: ProgramRun) -> None:
-    after = transforms.get("after")
-    assert after.inputs["routes"] == [
+    later = transforms.get("later")
+    assert later.inputs["routes"] == [
         {
             "name": "default",
             "addressPrefix": "0.0.0.0/0",
@@ -410,12 +430,28 @@ def test_stack_transforms_run_in_order_and_keep_property_dependencies(transforms
         },
         KMS,
     ]
-    # count_routes saw add_kms_route's result; leave_alone (the resource's own, run first) returned None.
-    assert after.inputs["tags"] == {"routes": "2"}
-    assert after.property_dependencies["routes"] == (T + "azure-native:network:NetworkInterface::nva-nic",)
+    # count_routes saw add_kms_route's result.
+    assert later.inputs["tags"] == {"routes": "2"}
+    # Without transforms of its own, the engine keeps the property dependencies the SDK sent.
+    assert later.property_dependencies["routes"] == (T + "azure-native:network:NetworkInterface::nva-nic",)
+    assert later.dependencies == (T + "azure-native:network:NetworkInterface::nva-nic",)
+    assert later.outputs["routes"][1]["name"] == "kms-1"
+    assert later.outputs["routes"][0]["nextHopIpAddress"] == UNKNOWN
+
+
+def test_a_resource_with_own_transforms_gives_every_transform_outputs(transforms: ProgramRun) -> None:
+    """source_eval.go ``upgradeOutputValues``: ``routes`` (which depends on the NIC) reaches leave_alone
+    (its own, run first) and the stack transforms as an Output; with the NIC's address unknown, the whole
+    list is unknown in a preview, and so is the count that count_routes derives from it."""
+    after = transforms.get("after")
+    assert after.inputs["routes"] == UNKNOWN
+    assert after.inputs["tags"] == {"routes": UNKNOWN}
+    # The property dependencies are rebuilt from the output values left after the transforms, and the
+    # SDK serializes a transform's result without them: none. The dependencies are the transformed
+    # options' dependsOn, which kept the NIC.
+    assert after.property_dependencies == {}
     assert after.dependencies == (T + "azure-native:network:NetworkInterface::nva-nic",)
-    assert after.outputs["routes"][1]["name"] == "kms-1"
-    assert after.outputs["routes"][1]["nextHopIpAddress"] == UNKNOWN
+    assert after.outputs["routes"] == UNKNOWN
 
 
 def test_parent_transforms_run_before_stack_transforms(transforms: ProgramRun) -> None:
@@ -427,6 +463,37 @@ def test_parent_transforms_run_before_stack_transforms(transforms: ProgramRun) -
     assert table.outputs["disableBgpRoutePropagation"] is True
     nic = transforms.get("nva-nic")
     assert "routes" not in nic.inputs and "tags" not in nic.inputs  # transforms return None for it
+
+
+# -- child resource names -----------------------------------------------------------------------------
+
+
+def test_check_names_an_unnamed_child_after_its_logical_name() -> None:
+    """azure-native's Check (``getDefaultName``, copy rule) names a child resource whose name path
+    parameter is unset after its logical name, with no random suffix: the stand-in passes the logical name
+    as the engine does (CheckRequest.urn/name), so a standalone Subnet("GatewaySubnet") is GatewaySubnet."""
+    run = run_program(PROGRAMS / "special_subnets", "dev")
+    assert run.get("GatewaySubnet").inputs["subnetName"] == "GatewaySubnet"
+    assert "__createBeforeDelete" not in run.get("GatewaySubnet").inputs
+    assert run.get("fw-mgmt").inputs["subnetName"] == "AzureFirewallManagementSubnet"  # given: kept
+    assert run.get("edge").inputs["virtualNetworkName"] == Autoname("edge")  # top-level: random suffix
+
+
+def test_special_purpose_subnets_are_excluded_however_they_are_named() -> None:
+    from kmsguard.analysis.verdict import Verdict
+    from kmsguard.evaluate import evaluate_program
+
+    run = run_program(PROGRAMS / "special_subnets", "dev")
+    evaluation = evaluate_program(run, pack_dir=PACK)
+    verdicts = {s.name: s.verdict for s in evaluation.result.subnets}
+    assert verdicts == {
+        "hub/AzureBastionSubnet": Verdict.EXCLUDED,  # inline in the VNet
+        "hub/app": Verdict.REACHABLE,
+        "GatewaySubnet": Verdict.EXCLUDED,  # standalone, named by Check after its logical name
+        "RouteServerSubnet": Verdict.EXCLUDED,
+        "fw-mgmt": Verdict.EXCLUDED,  # standalone, subnet_name="AzureFirewallManagementSubnet"
+        "workload": Verdict.REACHABLE,
+    }
 
 
 # -- failures --------------------------------------------------------------------------------------
@@ -462,9 +529,11 @@ def test_missing_project_file(tmp_path: Path) -> None:
         run_program(tmp_path, "dev")
 
 
-def test_missing_stack_file() -> None:
-    with pytest.raises(KmsguardError, match=r"Pulumi\.staging\.yaml: no stack file of stack 'staging' here"):
-        run_program(PROGRAMS / "standalone_routes", "staging")
+def test_a_stack_without_a_stack_file_runs_with_empty_config() -> None:
+    # LoadProjectStack (sdk/go/common/workspace/loaders.go): a missing Pulumi.<stack>.yaml is empty config.
+    run = run_program(PROGRAMS / "standalone_routes", "staging")
+    assert run.stack == "staging"
+    assert run.get("rt-spoke").urn == "urn:pulumi:staging::routes::azure-native:network:RouteTable::rt-spoke"
 
 
 def test_missing_main(tmp_path: Path) -> None:
@@ -509,7 +578,10 @@ def test_interpreter_choice(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.yaml").write_text(
         f"name: p\nruntime:\n  name: python\n  options:\n    virtualenv: {tmp_path}\n"
     )
-    with pytest.raises(KmsguardError, match=r"runtime\.options\.virtualenv: no Python interpreter in"):
+    # pip.go NewVirtualEnvError: the host would create it; offline it is an error naming it.
+    with pytest.raises(
+        KmsguardError, match=r"The 'virtualenv' option in Pulumi\.yaml is set to .*doesn't appear"
+    ):
         run_program(tmp_path, "dev")
 
 
@@ -635,15 +707,12 @@ def test_invokes_are_unknown_offline(tmp_path: Path) -> None:
     )
     (tmp_path / "__main__.py").write_text(main)
     rt = run_program(tmp_path, "dev").get("rt")
-    assert rt.inputs["tags"] == {"sub": UNKNOWN}
+    # Nothing is known offline: the answer is the empty map, as the real engine passes on from the offline
+    # provider (it rejects unknowns in a provider's invoke return), so the result's fields are None.
+    assert rt.inputs["tags"] == {"sub": None}
     (tmp_path / "__main__.py").write_text(main + "azure.authorization.get_client_config()\n")
-    with pytest.raises(ProgramError) as caught:
-        run_program(tmp_path, "dev")
-    assert str(caught.value).endswith(
-        "(an offline preview cannot answer invokes; these were unknown: azure-native:authorization:getClientConfig; "
-        "use their *_output form so the unknown flows on)"
-    )
-    assert f'File "{tmp_path / "__main__.py"}", line 4, in <module>' in caught.value.traceback
+    run = run_program(tmp_path, "dev")  # a plain invoke no longer ends the run
+    assert run.get("rt").inputs["tags"] == {"sub": None}
 
 
 def test_main_may_name_a_file(tmp_path: Path) -> None:
@@ -674,10 +743,251 @@ def test_a_generic_custom_resource_gets_the_shapes_its_token_names(tmp_path: Pat
     )
     run = run_program(tmp_path, "dev")
     route = run.get("r")
-    assert route.inputs["routeName"] == UNKNOWN
+    assert route.inputs["routeName"] == "r"  # Check's copy rule needs only the logical name
     assert route.outputs["nextHopType"] == "Internet"
     assert "routeTableName" not in route.outputs
     assert route.provider == "urn:pulumi:dev::p::pulumi:providers:azure-native::default::" + UNKNOWN.sentinel
     thing = run.get("t")  # a provider the runner does not model: outputs echo inputs, id unknown
     assert (thing.inputs, thing.outputs) == ({"size": 3.0}, {"size": 3.0, "id": UNKNOWN})
     assert thing.provider == "urn:pulumi:dev::p::pulumi:providers:other::default::" + UNKNOWN.sentinel
+
+
+# -- what the CLI does before the program runs: config, stack names, interpreter ---------------------
+
+
+def write_project(root: Path, pulumi_yaml: str, program: str, stack_yaml: str | None = None) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "Pulumi.yaml").write_text(pulumi_yaml)
+    (root / "__main__.py").write_text(program)
+    if stack_yaml is not None:
+        (root / "Pulumi.dev.yaml").write_text(stack_yaml)
+    return root
+
+
+PRINT_CONFIG = (
+    "import json, os, pulumi\n"
+    "print(json.dumps({'config': json.loads(os.environ['PULUMI_CONFIG']), 'stack': pulumi.get_stack(),\n"
+    "                  'size': pulumi.Config().get('size'), 'zones': pulumi.Config().get_object('zones'),\n"
+    "                  'region': pulumi.Config('aws').get('region')}))\n"
+)
+
+
+def test_project_config_block_reaches_the_program(tmp_path: Path) -> None:
+    # pkg/workspace/config.go mergeConfig: project defaults/values under the stack's values, as strings
+    # and JSON text in PULUMI_CONFIG (the runner ignored the block before).
+    write_project(
+        tmp_path,
+        "name: p\nruntime: python\nconfig:\n  size: small\n  zones: [1, 2]\n  aws:region: us-east-1\n"
+        "  count:\n    type: integer\n    default: 3\n",
+        PRINT_CONFIG,
+        "config:\n  p:size: large\n",
+    )
+    seen = json.loads(run_program(tmp_path, "dev").stdout)
+    assert seen["config"] == {
+        "p:size": "large",
+        "p:zones": "[1,2]",
+        "aws:region": "us-east-1",
+        "p:count": "3",
+    }
+    assert (seen["size"], seen["zones"], seen["region"]) == ("large", [1, 2], "us-east-1")
+    # The CLI refuses a stack value of the wrong type for a typed key, before the program runs.
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  p:count: many\n")
+    with pytest.raises(
+        KmsguardError,
+        match=r"^validating stack config: Stack 'dev' with configuration key 'count' must be of type 'integer'$",
+    ):
+        run_program(tmp_path, "dev")
+    # A --config value is a stack value: it is checked the same way.
+    assert json.loads(run_program(tmp_path, "dev", config={"count": "4"}).stdout)["config"]["p:count"] == "4"
+
+
+def test_full_stack_references_run_the_stack_name(tmp_path: Path) -> None:
+    # pkg/backend/diy/store.go ParseReference: organization/<project>/<stack>; the URNs, the stack file
+    # and pulumi.get_stack() use the name part.
+    write_project(
+        tmp_path,
+        "name: p\nruntime: python\n",
+        PRINT_CONFIG + "pulumi.CustomResource('other:index:Thing', 't', {})\n",
+        "config:\n  size: from-file\n",
+    )
+    for reference in ("organization/p/dev", "organization/dev"):
+        run = run_program(tmp_path, reference)
+        seen = json.loads(run.stdout.splitlines()[0])
+        assert (run.stack, seen["stack"], seen["size"]) == ("dev", "dev", "from-file")
+        assert run.get("t").urn == "urn:pulumi:dev::p::other:index:Thing::t"
+    with pytest.raises(KmsguardError, match=r'^provided project name "q" doesn\'t match Pulumi\.yaml$'):
+        run_program(tmp_path, "organization/q/dev")
+    with pytest.raises(KmsguardError, match=r"^organization name must be 'organization'$"):
+        run_program(tmp_path, "p/dev")
+
+
+PRINT_PYTHON = "import json, os, sys\nprint(json.dumps([sys.executable, os.environ.get('PICKED'), os.environ.get('VIRTUAL_ENV')]))\n"
+
+
+def wrapper(path: Path, label: str) -> Path:
+    """An executable that runs this interpreter (which has pulumi) and says which name was picked."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'#!/bin/sh\nPICKED={label} exec "{sys.executable}" "$@"\n')
+    path.chmod(0o755)
+    return path
+
+
+def test_interpreter_without_a_virtualenv_is_the_language_hosts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # sdk/python/toolchain/pip.go CommandPath: PULUMI_PYTHON_CMD, else python3, else python on PATH
+    # (the runner used its own interpreter before).
+    project_dir = write_project(tmp_path / "proj", "name: p\nruntime: python\n", PRINT_PYTHON)
+    bin_dir = tmp_path / "bin"
+    wrapper(bin_dir / "python3", "python3")
+    wrapper(bin_dir / "python", "python")
+    wrapper(tmp_path / "custom" / "mypython", "custom")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("PULUMI_PYTHON_CMD", str(tmp_path / "custom" / "mypython"))
+    assert json.loads(run_program(project_dir, "dev").stdout)[1] == "custom"
+    monkeypatch.delenv("PULUMI_PYTHON_CMD")
+    assert json.loads(run_program(project_dir, "dev").stdout)[1] == "python3"
+    (bin_dir / "python3").unlink()
+    assert json.loads(run_program(project_dir, "dev").stdout)[1] == "python"
+    (bin_dir / "python").unlink()
+    with pytest.raises(KmsguardError, match=r"failed to locate any of .*python3.*python.* on your PATH"):
+        run_program(project_dir, "dev")
+    # An explicit interpreter still wins over all of it.
+    assert json.loads(run_program(project_dir, "dev", python=sys.executable).stdout)[0] == sys.executable
+
+
+def test_uv_and_poetry_toolchains(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # sdk/python/toolchain/toolchain.go ResolveToolchain, uv.go newUv, poetry.go VirtualEnvPath.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.delenv("UV_PROJECT_ENVIRONMENT", raising=False)
+    uv_project = write_project(
+        tmp_path / "uvproj",
+        "name: p\nruntime:\n  name: python\n  options:\n    toolchain: uv\n",
+        PRINT_PYTHON,
+    )
+    with pytest.raises(KmsguardError, match=r"Could not find `uv` executable\.\nInstall uv"):
+        run_program(uv_project, "dev")
+    (bin_dir / "uv").write_text("#!/bin/sh\necho 'uv 0.9.0'\n")
+    (bin_dir / "uv").chmod(0o755)
+    with pytest.raises(KmsguardError, match=r"\.venv.*(doesn't exist|is not a virtualenv)"):
+        run_program(uv_project, "dev")  # offline nothing creates the virtualenv (no `uv sync`)
+    venv = uv_project / ".venv"
+    wrapper(venv / "bin" / "python", "uv-venv")
+    _, picked, virtual_env = json.loads(run_program(uv_project, "dev").stdout)
+    assert (picked, virtual_env) == ("uv-venv", str(venv))  # the virtualenv is activated
+    # Without a toolchain option, a uv.lock from the program directory upwards means uv too.
+    auto = write_project(tmp_path / "uvproj" / "sub", "name: p\nruntime: python\n", PRINT_PYTHON)
+    (uv_project / "uv.lock").write_text("")
+    assert json.loads(run_program(auto, "dev").stdout)[1] == "uv-venv"
+
+    poetry_project = write_project(
+        tmp_path / "poetryproj",
+        "name: p\nruntime:\n  name: python\n  options:\n    toolchain: poetry\n",
+        PRINT_PYTHON,
+    )
+    with pytest.raises(KmsguardError, match=r"Could not find `poetry` executable"):
+        run_program(poetry_project, "dev")
+    poetry_venv = tmp_path / "poetry-venvs" / "p-py3.11"
+    wrapper(poetry_venv / "bin" / "python", "poetry-venv")
+    (bin_dir / "poetry").write_text(
+        f"#!/bin/sh\n[ \"$1 $2 $3\" = 'env info --path' ] && echo {poetry_venv}\n"
+    )
+    (bin_dir / "poetry").chmod(0o755)
+    assert json.loads(run_program(poetry_project, "dev").stdout)[1:] == ["poetry-venv", str(poetry_venv)]
+
+    (poetry_project / "Pulumi.yaml").write_text(
+        "name: p\nruntime:\n  name: python\n  options:\n    toolchain: conda\n"
+    )
+    with pytest.raises(KmsguardError, match=r"unsupported toolchain option: conda"):
+        run_program(poetry_project, "dev")
+
+
+# -- an older pulumi SDK in the program's virtualenv --------------------------------------------------
+
+OLD_SDK = "pulumi==3.100.0"  # the oldest SDK kmsguard supports; its protobufs predate stackTrace, transforms
+
+
+@pytest.fixture(scope="session")
+def old_sdk_venv(request: pytest.FixtureRequest) -> Path:
+    """A virtualenv with the old SDK, built once and kept in the pytest cache."""
+    import subprocess
+
+    root = Path(request.config.cache.mkdir("kmsguard-old-pulumi-sdk"))
+    venv = root / "venv"
+    stamp = venv / f".installed-{OLD_SDK}"
+    if stamp.is_file():
+        return venv
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "venv", "--clear", str(venv)], check=True, capture_output=True, timeout=300
+        )
+        done = subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--only-binary=:all:", OLD_SDK],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"cannot create a virtualenv with {OLD_SDK}: {exc}")
+    if done.returncode != 0:
+        pytest.skip(f"cannot install {OLD_SDK} (offline?): {done.stderr.strip()[-500:]}")
+    stamp.write_text("")
+    return venv
+
+
+def test_a_program_with_an_older_pulumi_sdk(tmp_path: Path, old_sdk_venv: Path) -> None:
+    # The host feature-detects request fields (monitor._field): RegisterResourceRequest of 3.100 has no
+    # stackTrace, transforms, ... and reading them crashed the runner.
+    write_project(
+        tmp_path,
+        f"name: p\nruntime:\n  name: python\n  options:\n    virtualenv: {old_sdk_venv}\n",
+        "import pulumi\n"
+        "class Comp(pulumi.ComponentResource):\n"
+        "    def __init__(self, name):\n"
+        "        super().__init__('my:index:Comp', name)\n"
+        "        pulumi.CustomResource('other:index:Thing', 't', {'size': pulumi.Config().get('size')},\n"
+        "                              opts=pulumi.ResourceOptions(parent=self))\n"
+        "        self.register_outputs({})\n"
+        "Comp('c')\n"
+        "pulumi.export('answer', 42)\n",
+        "config:\n  size: big\n",
+    )
+    run = run_program(tmp_path, "dev")
+    assert [r.urn for r in run.registrations] == [
+        "urn:pulumi:dev::p::pulumi:pulumi:Stack::p-dev",
+        "urn:pulumi:dev::p::my:index:Comp::c",
+        "urn:pulumi:dev::p::pulumi:providers:other::default",
+        "urn:pulumi:dev::p::my:index:Comp$other:index:Thing::t",
+    ]
+    assert run.get("t").inputs == {"size": "big"}
+    assert run.registrations[0].outputs == {"answer": 42.0}
+    assert run.get("t").source is None  # that SDK does not say where a resource was declared
+
+
+# -- duplicate URNs ------------------------------------------------------------------------------------
+
+
+def test_duplicate_urns_fail_the_preview(tmp_path: Path) -> None:
+    # pkg/resource/deploy/step_generator.go generateURN → diag.GetDuplicateResourceURNError: the preview
+    # fails (it was an advisory before, and which one won changed between runs).
+    write_project(
+        tmp_path,
+        "name: p\nruntime: python\n",
+        "import pulumi\n"
+        "class Thing(pulumi.CustomResource):\n"
+        "    def __init__(self, name, n):\n"
+        "        super().__init__('other:index:Thing', name, {'n': n})\n"
+        "Thing('same', 1)\n"
+        "Thing('same', 2)\n",
+    )
+    urn = "urn:pulumi:dev::p::other:index:Thing::same"
+    message = (
+        rf"Duplicate resource URN '{re.escape(urn)}'; try giving it a unique name \(__main__\.py, line 6\)$"
+    )
+    with pytest.raises(KmsguardError, match=message):
+        run_program(tmp_path, "dev")
+    from kmsguard.cli import main
+
+    assert main(["preview", str(tmp_path), "--stack", "dev", "--engine", "mocks"]) == 2

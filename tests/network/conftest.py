@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from kmsguard.engine import DriveResult, drive_pack
-from kmsguard.engine.runner import ProgramRun, run_program
+from kmsguard.engine.mocks.runner import ProgramRun, run_program
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK = ROOT / "policy"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kmsguard.engine.runner import ProgramError, run_program
+from kmsguard.engine.mocks.runner import ProgramError, run_program
 from kmsguard.pulumi import StackConfigError, validate_stack_config
 from kmsguard.pulumi.config import load_schema
 

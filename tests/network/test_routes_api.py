@@ -53,7 +53,7 @@ def test_resolve_cloud_from_location(location: str, cloud: str) -> None:
         (
             "usnateast",
             None,
-            "t: location: the KMS endpoints of location 'usnateast' are not documented (§1.3); kmsguard cannot say "
+            "t: location: the KMS endpoints of location 'usnateast' are not documented (docs/rules.md#location-to-cloud); kmsguard cannot say "
             "which routes it needs",
         ),
         (
@@ -151,7 +151,7 @@ def test_with_kms_routes_refuses_to_exceed_the_route_limit() -> None:
     with pytest.raises(ValidationError) as caught:
         with_kms_routes(many, location="westeurope")
     assert str(caught.value) == (
-        "with_kms_routes: routes: adding the KMS routes would exceed the 400-route limit (§2.8); consolidate routes "
+        "with_kms_routes: routes: adding the KMS routes would exceed the 400-route limit (docs/rules.md#route-limits); consolidate routes "
         "or allow TCP 1688 to the KMS IPs on the firewall (kms_network_rule_collection)"
     )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from kmsguard.collect.pulumi import PulumiResource, merge_inputs
-from kmsguard.engine.runner import ProgramRun
+from kmsguard.engine.mocks.runner import ProgramRun
 from kmsguard.policies import analyze_resources
 
 from .conftest import Previews, kms_routes, table_routes
@@ -229,8 +229,11 @@ def test_another_location_gets_its_clouds_kms_routes(
 
 
 def test_undocumented_location_stops_the_program(previews: Previews) -> None:
-    from kmsguard.engine.runner import ProgramError
+    from kmsguard.engine.mocks.runner import ProgramError
 
     with pytest.raises(ProgramError) as caught:
         previews.run("dev", {"location": "usnateast", "azure-native:location": "usnateast"})
-    assert "the KMS endpoints of location 'usnateast' are not documented (§1.3)" in str(caught.value)
+    assert (
+        "the KMS endpoints of location 'usnateast' are not documented (docs/rules.md#location-to-cloud)"
+        in str(caught.value)
+    )

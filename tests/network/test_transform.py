@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kmsguard.engine import drive_pack
-from kmsguard.engine.runner import ProgramError, ProgramRun, run_program
+from kmsguard.engine.mocks.runner import ProgramError, ProgramRun, run_program
 
 from .conftest import PACK, ROUTE, kms_routes, table_routes
 

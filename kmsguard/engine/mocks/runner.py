@@ -19,39 +19,46 @@ registration with what the engine would know about it during a preview (pulumi-m
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import json
 import os
-import signal
 import subprocess
-import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final
 
 from kmsguard.errors import KmsguardError
 
-from .driver import PackResource
-from .project import load_project, load_stack_config
-from .wire import decode_value
+from ..driver import PackResource
+from ..project import Project, load_project, load_stack_config, stack_name
+from ..wire import decode_value
 
 __all__ = ["ProgramError", "ProgramRun", "Registration", "run_program"]
 
 _HOST_DIR: Final = Path(__file__).resolve().parent / "host"
 _HOST_PACKAGE: Final = "_kmsguard_program_host"
+# The offline azure-native provider's Check and preview outputs: one implementation, served over gRPC to
+# the real CLI (kmsguard.provider) and called in-process by the host's monitor.
+_PROVIDER_DIR: Final = Path(__file__).resolve().parents[2] / "provider"
+_PROVIDER_PACKAGE: Final = "_kmsguard_provider"
 
-# Loads the host package from its files, so the program's interpreter needs neither kmsguard nor its
-# dependencies installed (host/__init__.py).
+# Loads the host and provider packages from their files, so the program's interpreter needs neither
+# kmsguard nor its dependencies installed (host/__init__.py).
 _BOOTSTRAP: Final = f"""
 import importlib.util, sys
-_dir = {str(_HOST_DIR)!r}
-_spec = importlib.util.spec_from_file_location({_HOST_PACKAGE!r}, _dir + "/__init__.py",
-                                               submodule_search_locations=[_dir])
-_pkg = importlib.util.module_from_spec(_spec)
-sys.modules[{_HOST_PACKAGE!r}] = _pkg
-_spec.loader.exec_module(_pkg)
+def _load(name, where):
+    spec = importlib.util.spec_from_file_location(name, where + "/__init__.py",
+                                                  submodule_search_locations=[where])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+_load({_PROVIDER_PACKAGE!r}, {str(_PROVIDER_DIR)!r})
+_load({_HOST_PACKAGE!r}, {str(_HOST_DIR)!r})
 from {_HOST_PACKAGE}.main import main
 sys.exit(main(sys.argv[1]))
 """
@@ -149,20 +156,22 @@ def run_program(
 ) -> ProgramRun:
     """Run the Pulumi Python program in ``project_dir`` for ``stack`` as an offline preview.
 
-    ``config`` adds or overrides stack config (keys as in the stack file: bare keys get the project
-    namespace). ``python`` is the interpreter to run the program with; by default the project's
-    ``runtime.options.virtualenv``, else this interpreter.
+    ``stack`` is a stack reference as ``pulumi preview --stack`` takes it (``dev``,
+    ``organization/dev`` or ``organization/<project>/dev``); the program sees its name part.
+    ``config`` adds or overrides stack config as ``--config k=v`` does (keys as in the stack file: bare
+    keys get the project namespace), before the project's ``config:`` defaults are merged and checked.
+    ``python`` is the interpreter to run the program with; by default the one the Pulumi language host
+    would choose (:func:`_interpreter`).
 
-    Raises :class:`KmsguardError` for a missing or bad project/stack file, a missing interpreter or a
-    timeout, and :class:`ProgramError` when the program itself fails.
+    Raises :class:`KmsguardError` for a missing or bad project/stack file, stack config the CLI would
+    refuse, a missing interpreter or a timeout, and :class:`ProgramError` when the program itself fails.
     """
     began = time.perf_counter()
     project = load_project(Path(project_dir))
-    stack_config = load_stack_config(project, stack)
+    stack = stack_name(project, stack)  # URNs, PULUMI_STACK and get_stack() use the name part
+    stack_config = load_stack_config(project, stack, overrides=config)
     values = dict(stack_config.values)
-    for key, value in (config or {}).items():
-        values[key if ":" in key else f"{project.name}:{key}"] = value
-    interpreter = _interpreter(project.virtualenv, python)
+    interpreter, activated = _interpreter(project, python)
 
     with tempfile.TemporaryDirectory(prefix="kmsguard-run-") as tmp:
         spec_path = Path(tmp) / "spec.json"
@@ -179,7 +188,7 @@ def run_program(
             "result": str(result_path),
         }
         spec_path.write_text(json.dumps(spec), encoding="utf-8")
-        env = _environment(values, stack_config.secret_keys, project.name, stack)
+        env = _environment(values, stack_config.secret_keys, project.name, stack, activated)
         spawned = time.time()
         stdout, stderr, returncode = _execute(
             [interpreter, "-c", _BOOTSTRAP, str(spec_path)], env, project.program_cwd, timeout, project.name
@@ -205,6 +214,11 @@ def run_program(
             )
         if error.get("kind") == "environment":
             raise KmsguardError(str(error["message"]))
+        if error.get("kind") == "engine":
+            # `pulumi preview` fails with the engine's diagnostic (exit 2 from the CLI).
+            source = error.get("source")
+            where = f" ({source[0]}, line {source[1]})" if source else ""
+            raise KmsguardError(f"the preview of {project.main} failed: {error['message']}{where}")
         raise KmsguardError(
             f"recording the registrations of {project.main} failed: {error['message']}\n{error['traceback']}"
         )
@@ -227,21 +241,50 @@ def run_program(
     )
 
 
-def _interpreter(virtualenv: Path | None, python: str | None) -> str:
+def _interpreter(project: Project, python: str | None) -> tuple[str, str | None]:
+    """The interpreter the Python language host runs the program with, and the virtualenv it activates.
+
+    main.go ``parseOptions`` and python/toolchain ``ResolveToolchain`` (sdk/v3 v3.274.0), through the same
+    port the real engine's offline host uses (``pulumi_cli.langhost.toolchain``):
+
+    * ``toolchain: uv|poetry`` (or, with no toolchain option, a ``uv.lock`` / ``poetry.lock`` found from
+      the program directory upwards): the virtualenv those tools keep for the project (uv.go ``newUv``,
+      poetry.go ``VirtualEnvPath``); the tool must be installed, as the host requires;
+    * pip with ``virtualenv``: ``<project>/<virtualenv>/bin/python`` (pip.go ``resolveVirtualEnvironmentPath``);
+    * pip without one: ``$PULUMI_PYTHON_CMD``, else ``python3``, else ``python`` on PATH (pip.go
+      ``CommandPath``), in the environment as it is.
+
+    The host would create a missing virtualenv (``EnsureVenv``) or ``uv sync`` first; offline nothing is
+    installed, so a missing one is an error naming it. ``python`` overrides all of it (no activation).
+    """
     if python is not None:
-        return python
-    if virtualenv is not None:
-        for candidate in (virtualenv / "bin" / "python", virtualenv / "Scripts" / "python.exe"):
-            if candidate.exists():
-                return str(candidate)
-        raise KmsguardError(f"runtime.options.virtualenv: no Python interpreter in {virtualenv}")
-    return sys.executable
+        return python, None
+    from ..pulumi_cli.langhost.toolchain import HostError, parse_options, resolve_toolchain
+
+    try:
+        options = parse_options(str(project.project_dir), str(project.program_cwd), project.runtime_options)
+        toolchain = resolve_toolchain(options)
+        toolchain.validate_venv()
+        argv = toolchain.command([]).argv
+    except HostError as exc:
+        raise KmsguardError(f"{project.project_dir}: {exc}") from None
+    return argv[0], toolchain.virtualenv_path or None
 
 
 def _environment(
-    values: Mapping[str, str], secret_keys: tuple[str, ...], project: str, stack: str
+    values: Mapping[str, str],
+    secret_keys: tuple[str, ...],
+    project: str,
+    stack: str,
+    virtualenv: str | None = None,
 ) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+    if virtualenv:
+        # toolchain.go ActivateVirtualEnv: <venv>/bin first on PATH, VIRTUAL_ENV set, PYTHONHOME dropped,
+        # so the program's own subprocesses (python, pip) are the virtualenv's too.
+        from ..pulumi_cli.langhost.toolchain import activate_virtualenv
+
+        env = activate_virtualenv(env, virtualenv)
     # The language host passes config the same way (§2.4); set_all_config in the host reads the spec.
     env["PULUMI_CONFIG"] = json.dumps(dict(values))
     env["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(list(secret_keys))
@@ -253,38 +296,91 @@ def _environment(
     return env
 
 
+# Where the program's own output (print, stderr, pulumi.log.* — which under mocks prints "info: …" to
+# stderr) is echoed while it runs, as `pulumi preview` shows it; None keeps it only in the ProgramRun.
+# The CLI sets its stderr: its stdout is the report.
+echo: IO[str] | None = None
+
+
 def _execute(
     argv: list[str], env: Mapping[str, str], cwd: Path, timeout: float, project: str
 ) -> tuple[str, str, int]:
+    from ..children import end, spawn
+
     try:
-        process = subprocess.Popen(
+        # Its own process group (a timeout or a signal ends the program's own children too), tied to
+        # our lifetime: the runner's temporary directory (the spec's folder) goes if we are killed.
+        process = spawn(
             argv,
             cwd=cwd,
             env=dict(env),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            start_new_session=True,  # so a timeout can end the program's own children too
+            remove_on_orphan=[Path(argv[-1]).parent],
         )
     except OSError as exc:
         raise KmsguardError(f"cannot start the program's interpreter {argv[0]}: {exc.strerror}") from None
+    chunks: dict[str, list[bytes]] = {"out": [], "err": []}
+    lock = threading.Lock()
+
+    def pump(stream: IO[bytes], key: str) -> None:
+        fd = stream.fileno()
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        pending = ""
+        for chunk in iter(lambda: os.read(fd, 65536), b""):
+            chunks[key].append(chunk)
+            if echo is None:
+                continue
+            # Whole lines only, so the program's stdout and stderr never interleave mid-line.
+            pending += decoder.decode(chunk)
+            complete, newline, pending = pending.rpartition("\n")
+            if newline:
+                _echo(complete + newline, lock)
+        if echo is not None and (pending or decoder.decode(b"", final=True)):
+            _echo(pending + decoder.decode(b"", final=True) + "\n", lock)
+        stream.close()
+
+    assert process.stdout is not None and process.stderr is not None
+    readers = [
+        threading.Thread(target=pump, args=(process.stdout, "out"), daemon=True),
+        threading.Thread(target=pump, args=(process.stderr, "err"), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
     try:
-        out, err = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill(process)
-        out, err = process.communicate()
-        raise KmsguardError(
-            f"the Pulumi program of project {project!r} did not finish within {timeout:g} s"
-            + _tail(err.decode("utf-8", "replace"))
-        ) from None
-    return out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), process.returncode
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            for reader in readers:
+                reader.join(timeout=5.0)
+            raise KmsguardError(
+                f"the Pulumi program of project {project!r} did not finish within {timeout:g} s"
+                + _tail(b"".join(chunks["err"]).decode("utf-8", "replace"))
+            ) from None
+    finally:
+        # Also on an interruption (children.Interrupted) or any other exception: no process is left.
+        end(process)
+    for reader in readers:
+        reader.join(timeout=5.0)
+    out, err = b"".join(chunks["out"]), b"".join(chunks["err"])
+    return out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), int(process.returncode)
+
+
+def _echo(text: str, lock: threading.Lock) -> None:
+    sink = echo
+    if sink is None:
+        return
+    with lock, contextlib.suppress(OSError, ValueError):
+        sink.write(text)
+        sink.flush()
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        process.kill()
+    from ..children import end
+
+    end(process)
 
 
 def _tail(stderr: str, limit: int = 4000) -> str:

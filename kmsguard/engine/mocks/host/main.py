@@ -180,13 +180,14 @@ def main(spec_path: str) -> int:
         project=spec["project"],
         stack=spec["stack"],
         preview=True,
+        logger=_program_logger(),
         monitor=monitor,
         organization=spec.get("organization") or None,
     )
 
     os.chdir(spec["cwd"])
     sys.argv = [program]
-    error: dict[str, str] | None = None
+    error: dict[str, Any] | None = None
     began = time.perf_counter()
     with _ImportClock() as clock:
         try:
@@ -201,6 +202,9 @@ def main(spec_path: str) -> int:
                 )
                 error["message"] += note
                 error["traceback"] += note.lstrip("\n") + "\n"
+    if error is None and monitor.error is not None:
+        # A refused registration fails the preview even if the program went on without it.
+        error = _failure(RuntimeError("registration failed"), monitor.error, project_dir)
     timings["program"] = time.perf_counter() - began
     timings["import_azure_native"] = clock.seconds
     timings["transforms"] = monitor.transform_seconds
@@ -211,17 +215,44 @@ def main(spec_path: str) -> int:
     return 0
 
 
-def _write(path: str, records: list[Any], error: dict[str, str] | None, timings: dict[str, float]) -> None:
+def _program_logger() -> Any:
+    """pulumi.log.* as `pulumi preview` shows it (info bare, "warning: …", "error: …"; debug only with
+    --debug): the mock engine otherwise logs to the root logger, which drops info and shows warnings
+    without their severity."""
+    import logging
+
+    class _Format(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            severity = {"WARNING": "warning", "CRITICAL": "error"}.get(
+                record.levelname, record.levelname.lower()
+            )
+            # `pulumi preview` prints info messages bare, as it prints the program's own output.
+            return record.getMessage() if severity == "info" else f"{severity}: {record.getMessage()}"
+
+    logger = logging.getLogger("pulumi-program")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Format())
+    logger.handlers[:] = [handler]
+    return logger
+
+
+def _write(path: str, records: list[Any], error: dict[str, Any] | None, timings: dict[str, float]) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         json.dump({"records": records, "error": error, "timings": timings}, handle)
 
 
 def _failure(
     exc: BaseException, monitor_error: BaseException | None, project_dir: Path
-) -> dict[str, str] | None:
+) -> dict[str, Any] | None:
     """What to report for an exception that ended the run: the runner's own failure, or the program's."""
-    from .monitor import TransformError
+    from .monitor import EngineError, TransformError
 
+    if isinstance(monitor_error, EngineError):
+        # The engine's own refusal (a duplicate URN): the preview fails with its message, whatever the
+        # program did with the failed registration afterwards.
+        return {"kind": "engine", "message": str(monitor_error), "source": monitor_error.source}
     if monitor_error is not None and not isinstance(monitor_error, TransformError):
         return {
             "kind": "runner",

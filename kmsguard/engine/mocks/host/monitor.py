@@ -8,18 +8,23 @@ places a network policy depends on (pulumi-mechanics §2.6). This monitor keeps 
   parent's whole qualified type chain (§2.2); the URN handed back to the program is that one, so every
   later dependency and parent the SDK sends is already engine-format;
 * **new-style transforms** (§2.3): the resource's own, then each parent's up the chain, then the stack
-  transforms registered so far, each seeing the previous one's result (``resmon.RegisterResource``);
+  transforms registered so far, each seeing the previous one's result (``resmon.RegisterResource``); a
+  resource with transforms of its own hands them its dependent properties as output values (``Output``
+  objects in the program) and keeps only the dependencies its transforms leave (:meth:`_transform`);
 * **default providers**: a custom resource without an explicit provider gets
   ``pulumi:providers:<pkg>::default_<version>``, registered just before its first user, with the
   provider config of that package as inputs; in a preview its id is unknown;
-* **Check and PreviewOutputs** for azure-native resources (``shapes``): the program gets back the
-  preview outputs, so ids, autonames and output-only fields are unknown exactly as in a real preview.
+* **Check and PreviewOutputs** for azure-native resources (``shapes``): Check gets the logical name and a
+  seed as the engine's ``CheckRequest`` has them, so an unset name is the logical name (child resources)
+  or the logical name plus a random suffix (top-level ones); the program gets back the preview outputs,
+  so ids, names and output-only fields are unknown exactly as in a real preview.
 
 Everything recorded is JSON in the wire form the engine sends to analyzers (§1.8).
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import time
 import urllib.parse
@@ -27,18 +32,42 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from _kmsguard_provider import azure_native as shapes  # loaded by the runner's bootstrap
 from google.protobuf import struct_pb2
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.proto import resource_pb2
 
-from . import shapes
-
 STACK_TYPE: Final = "pulumi:pulumi:Stack"
 _RESOURCE_SIG: Final = "5cf8f73096256a8f31e491e813e4eb8e"
+_OUTPUT_SIG: Final = "d0e6a833031e9bbcd3f4e8bde6ca49a4"  # sdk/go/common/resource/sig: OutputValue
 
 
 class MonitorError(Exception):
     """A problem in what the program registered (not in the program's own code)."""
+
+
+class EngineError(MonitorError):
+    """A registration the engine refuses, failing the preview with the engine's own message."""
+
+    def __init__(self, message: str, source: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.source = source  # [file relative to the project, line] of the refused registration
+
+
+def duplicate_urn_error(urn: str, source: list[Any] | None = None) -> EngineError:
+    """sdk/go/common/diag/errors.go ``GetDuplicateResourceURNError``, raised by the step generator's
+    ``generateURN`` (pkg/resource/deploy/step_generator.go) for a second resource with the same URN:
+    the deployment bails, whichever of the two the engine happened to see first."""
+    return EngineError(f"Duplicate resource URN '{urn}'; try giving it a unique name", source)
+
+
+def _field(message: Any, name: str, default: Any = None) -> Any:
+    """A request field if the program's own ``pulumi`` knows it, else ``default``.
+
+    The host runs with the program's SDK (any version from 3.100): its generated messages may predate
+    fields newer SDKs send (``stackTrace``, ``transforms``, ...), and reading an unknown field raises.
+    """
+    return getattr(message, name) if name in message.DESCRIPTOR.fields_by_name else default
 
 
 class NullMocks(Mocks):
@@ -88,6 +117,16 @@ def json_to_struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
     return struct
 
 
+def random_seed(urn: str) -> bytes:
+    """The stand-in's ``CheckRequest.randomSeed`` for ``urn``: 32 bytes like the engine's.
+
+    The engine draws a fresh seed from ``crypto/rand`` for every new resource in every preview
+    (pkg/resource/deploy/step_generator.go), so a real preview's random name suffixes differ from run to
+    run and can never match these; a seed fixed per URN keeps the stand-in's runs reproducible.
+    """
+    return hashlib.sha256(b"kmsguard-stand-in-seed\x00" + urn.encode()).digest()
+
+
 def _qualified_type(urn: str) -> str:
     parts = urn.split("::")
     return parts[2] if len(parts) >= 4 else ""
@@ -115,7 +154,7 @@ class RecordingMonitor(MockMonitor):
         self.error: BaseException | None = None
         self.transform_seconds = 0.0  # wall time in new-style transforms (outermost; what they pump included)
         self._transform_depth = 0
-        self.invokes: list[str] = []  # invoke tokens answered "unknown", in call order
+        self.invokes: list[str] = []  # invoke tokens answered with nothing (offline), in call order
         self._run_async = run_async
         self._by_urn: dict[str, dict[str, Any]] = {}
         self._own_transforms: dict[str, list[Any]] = {}
@@ -146,12 +185,14 @@ class RecordingMonitor(MockMonitor):
     def Invoke(self, request: Any) -> Any:
         if request.tok == "pulumi:pulumi:getResource":
             return super().Invoke(request)  # type: ignore[no-untyped-call]
-        # An offline run cannot ask the provider (or Azure) anything. The engine's own answer for an
-        # invoke it cannot serve yet is "wholly unknown": output-form invokes then flow as unknowns, and
-        # a plain invoke fails in the program instead of handing it a made-up value.
+        # An offline run cannot ask the provider (or Azure) anything. Answer what the real engine passes
+        # on from the offline provider (kmsguard/provider/server.py), from the same function: the empty
+        # map. Unknowns cannot be the answer: the engine rejects them in a provider's invoke return, and
+        # the SDK's result types reject them in plain invokes (``Expected argument ... to be a str``).
         if request.tok not in self.invokes:
             self.invokes.append(str(request.tok))
-        return resource_pb2.ResourceInvokeResponse(unknown=True)
+        result = shapes.invoke_outputs(str(request.tok), struct_to_json(request.args), unknowns=False)
+        return resource_pb2.ResourceInvokeResponse(**{"return": json_to_struct(result)})
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         record = self._by_urn.get(request.urn)
@@ -171,6 +212,7 @@ class RecordingMonitor(MockMonitor):
         # A read resource's state comes from the cloud even in a preview, so every output but the
         # given id is unknown offline.
         urn = self.engine_urn(request.parent, request.type, request.name)
+        self._claim(urn, request)
         cls = self._class_for(request.type)
         outputs: dict[str, Any] = shapes.preview_outputs(cls, {}) if cls is not None else {}
         outputs["id"] = request.id or shapes.UNKNOWN
@@ -189,9 +231,15 @@ class RecordingMonitor(MockMonitor):
 
     # -- registration -----------------------------------------------------------------------------
 
+    def _claim(self, urn: str, request: Any) -> None:
+        """The engine generates each URN once per deployment (``generateURN``); a second one fails it."""
+        if urn in self._by_urn:
+            raise duplicate_urn_error(urn, self._source(request))
+
     def _register(self, request: Any) -> Any:
         parent = str(request.parent)
         urn = self.engine_urn(parent, request.type, request.name)
+        self._claim(urn, request)
         if request.type == STACK_TYPE:
             self._record(
                 request,
@@ -209,7 +257,7 @@ class RecordingMonitor(MockMonitor):
         props = request.object
         dependencies = list(request.dependencies)
         pdeps: dict[str, set[str]] = {k: set(v.urns) for k, v in request.propertyDependencies.items()}
-        own = self._resolve(request.transforms)
+        own = self._resolve(_field(request, "transforms", ()))
         began = time.perf_counter()
         self._transform_depth += 1
         try:
@@ -227,7 +275,16 @@ class RecordingMonitor(MockMonitor):
                 inputs["version"] = str(request.version)
             outputs = dict(inputs)
         elif custom and cls is not None and request.type.startswith("azure-native:"):
-            inputs = shapes.check_inputs(cls, inputs, self._provider_location(provider))
+            # CheckRequest carries the URN (whose last part is the logical name) and a random seed
+            # (pkg/resource/deploy/step_generator.go, continueStepsFromImport): a child resource's unset
+            # name is its logical name, a top-level one's the logical name plus a suffix from the seed.
+            inputs = shapes.check_inputs(
+                cls,
+                inputs,
+                self._provider_location(provider),
+                name=str(request.name),
+                random_seed=random_seed(urn),
+            )
             outputs = shapes.preview_outputs(cls, inputs)
         elif custom:
             # A provider whose preview behaviour is not modelled: outputs echo the inputs, id unknown.
@@ -284,7 +341,8 @@ class RecordingMonitor(MockMonitor):
 
     def _source(self, request: Any) -> list[Any] | None:
         """The innermost caller inside the project (not in an installed package) of the constructor."""
-        frames: Iterable[Any] = request.stackTrace.frames if request.HasField("stackTrace") else ()
+        trace = _field(request, "stackTrace")  # SDK >= 3.1xx sends where the resource was constructed
+        frames: Iterable[Any] = trace.frames if trace is not None and request.HasField("stackTrace") else ()
         for frame in frames:
             uri = frame.pc.uri if frame.HasField("pc") else ""
             if not uri.startswith("file://"):
@@ -324,7 +382,7 @@ class RecordingMonitor(MockMonitor):
         package = str(request.type).split(":", 1)[0]
         if request.provider:
             return str(request.provider)
-        providers = request.providers if "providers" in request.DESCRIPTOR.fields_by_name else {}
+        providers = _field(request, "providers", {})
         if package in providers:
             return str(providers[package])
         return self._default_provider(package, str(request.version))
@@ -371,9 +429,12 @@ class RecordingMonitor(MockMonitor):
     # -- transforms -------------------------------------------------------------------------------
 
     def _resolve(self, callbacks: Iterable[Any]) -> list[Any]:
+        callbacks = list(callbacks)
+        if not callbacks:
+            return []  # also where the SDK predates transforms (and _resolve_callbacks)
         from pulumi.runtime.mocks import _resolve_callbacks
 
-        return list(_resolve_callbacks(list(callbacks)))
+        return list(_resolve_callbacks(callbacks))
 
     def _transform(
         self,
@@ -384,25 +445,45 @@ class RecordingMonitor(MockMonitor):
         pdeps: dict[str, set[str]],
         own: list[Any],
     ) -> tuple[struct_pb2.Struct, list[str], dict[str, set[str]]]:
+        """``resmon.RegisterResource`` (pkg/resource/deploy/source_eval.go): the transforms, and the
+        dependencies the engine keeps afterwards.
+
+        * Only a resource with transforms of its own (``req.Transforms``) has its top-level property values
+          upgraded to outputs carrying their property dependencies (``upgradeOutputValues``) before the
+          chain runs; every transform of its chain (own, parents', stack) then gets those values as output
+          values, which the SDK's callback server deserializes into ``Output`` objects. A resource with
+          only parent or stack transforms is sent its plain values (stack transforms are wrapped by the
+          same ``wrapTransformCallback`` in ``RegisterStackTransform``; nothing upgrades for them).
+        * Afterwards, with transforms of its own, the dependencies are the transformed options'
+          ``dependsOn`` and the property dependencies are rebuilt from the output values left in the final
+          properties; without, both stay as the SDK sent them (a property a transform removed keeps its
+          entry). The Python SDK's callback server serializes a transform's result without output values
+          (``serialize_properties(result.props, {})`` in pulumi/runtime/_callbacks.py), so only properties
+          that passed through untouched (the transform returned ``None``) still carry dependencies.
+        """
         chain = list(own)
         current = parent
         while current:
             chain.extend(self._own_transforms.get(current, ()))
             current = self._parents.get(current, "")
-        chain.extend(self.get_registered_transforms())
+        # Stack transforms exist from the SDK that has them (older MockMonitors lack the method).
+        registered = getattr(self, "get_registered_transforms", None)
+        chain.extend(registered() if registered is not None else ())
         if not chain:
             return props, dependencies, pdeps
+        if own:
+            props = json_to_struct(upgrade_output_values(struct_to_json(props), pdeps))
         options = resource_pb2.TransformResourceOptions(
             depends_on=list(request.dependencies),
             ignore_changes=list(request.ignoreChanges),
-            replace_on_changes=list(request.replaceOnChanges),
+            replace_on_changes=list(_field(request, "replaceOnChanges", ())),
             version=request.version,
             provider=request.provider,
-            plugin_download_url=request.pluginDownloadURL,
-            deleted_with=request.deletedWith,
+            plugin_download_url=_field(request, "pluginDownloadURL", ""),
+            deleted_with=_field(request, "deletedWith", ""),
             additional_secret_outputs=list(request.additionalSecretOutputs),
         )
-        options.providers.update(dict(request.providers))
+        options.providers.update(dict(_field(request, "providers", {})))
         if request.deleteBeforeReplace:
             options.delete_before_replace = True
         for transform in chain:
@@ -414,21 +495,81 @@ class RecordingMonitor(MockMonitor):
                 properties=props,
                 options=options,
             )
-            props, new_options, added = self._run_async(_apply_transform(transform, transform_request))
+            props, new_options = self._run_async(_apply_transform(transform, transform_request))
             if new_options is not None:
                 options = new_options
-            keys = set(props.fields)
-            pdeps = {k: v for k, v in pdeps.items() if k in keys}
-            for key, urns in added.items():
-                pdeps.setdefault(key, set()).update(urns)
-        return props, list(options.depends_on), pdeps
+        final = struct_to_json(props)
+        if own:
+            dependencies = list(options.depends_on)
+            pdeps = {key: output_dependencies(value) for key, value in final.items()}
+        else:
+            for key, value in final.items():
+                pdeps.setdefault(key, set()).update(output_dependencies(value))
+        # The provider and the analyzers get plain values: an output value is its value (secret if it was),
+        # or unknown (plugin.MarshalProperties without KeepOutputValues).
+        return json_to_struct(plain_values(final)), dependencies, pdeps
 
 
-async def _apply_transform(
-    transform: Any, request: Any
-) -> tuple[struct_pb2.Struct, Any, dict[str, set[str]]]:
-    """Call one ``ResourceTransform`` the way the SDK's callback server does (``_callbacks.py``),
-    keeping the dependencies of the values it returns."""
+def upgrade_output_values(props: Mapping[str, Any], pdeps: Mapping[str, set[str]]) -> dict[str, Any]:
+    """``upgradeOutputValues`` (source_eval.go) as ``propertyrpc.Marshal`` puts it on the wire
+    (sdk/go/propertyrpc/marshal.go): a top-level value with property dependencies becomes an output value
+    (``value`` left out when unknown, a secret's value unwrapped with ``secret: true``); values without
+    dependencies, and everything nested, stay as they are."""
+    upgraded: dict[str, Any] = {}
+    for key, value in props.items():
+        deps = output_dependencies(value) | set(pdeps.get(key, ()))
+        if not deps or _is_output_value(value):
+            upgraded[key] = value if not deps else {**value, "dependencies": sorted(deps)}
+            continue
+        envelope: dict[str, Any] = {shapes.SIG_KEY: _OUTPUT_SIG}
+        if isinstance(value, dict) and value.get(shapes.SIG_KEY) == shapes.SECRET_SIG:
+            envelope["value"] = value.get("value")
+            envelope["secret"] = True
+        elif value != shapes.UNKNOWN:
+            envelope["value"] = value
+        envelope["dependencies"] = sorted(deps)
+        upgraded[key] = envelope
+    return upgraded
+
+
+def _is_output_value(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(shapes.SIG_KEY) == _OUTPUT_SIG
+
+
+def output_dependencies(value: Any) -> set[str]:
+    """``addOutputDependencies`` (source_eval.go): the dependencies of every output value in ``value``."""
+    found: set[str] = set()
+    if _is_output_value(value):
+        found.update(str(urn) for urn in value.get("dependencies") or ())
+        return found | output_dependencies(value.get("value"))
+    if isinstance(value, dict):
+        for item in value.values():
+            found |= output_dependencies(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= output_dependencies(item)
+    return found
+
+
+def plain_values(value: Any) -> Any:
+    """``value`` with every output value replaced by its plain wire form."""
+    if _is_output_value(value):
+        if "value" not in value:
+            return shapes.UNKNOWN
+        inner = plain_values(value["value"])
+        return {shapes.SIG_KEY: shapes.SECRET_SIG, "value": inner} if value.get("secret") is True else inner
+    if isinstance(value, dict):
+        return {k: plain_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain_values(v) for v in value]
+    return value
+
+
+async def _apply_transform(transform: Any, request: Any) -> tuple[struct_pb2.Struct, Any]:
+    """Call one ``ResourceTransform`` the way the SDK's callback server does (``register_transform`` in
+    pulumi/runtime/_callbacks.py): output values in the request become ``Output`` objects, and the result
+    is serialized without output values, so the dependencies of what the transform returns are dropped
+    (the engine never sees them)."""
     import inspect as _inspect
 
     from pulumi.resource import ResourceTransformArgs
@@ -450,21 +591,14 @@ async def _apply_transform(
     except Exception as exc:
         raise TransformError(request.type, request.name, transform, exc) from exc
     if result is None:
-        return request.properties, None, {}
-    deps: dict[str, list[Any]] = {}
-    props = await serialize_properties(result.props, deps)
+        return request.properties, None
+    props = await serialize_properties(result.props, {})
     options = (
         await servicer._transformation_resource_options(result.opts, request.name)
         if result.opts is not None
         else None
     )
-    added: dict[str, set[str]] = {}
-    for key, resources in deps.items():
-        for resource in resources:
-            urn = await resource.urn.future()
-            if urn:
-                added.setdefault(key, set()).add(str(urn))
-    return props, options, added
+    return props, options
 
 
 class TransformError(Exception):

@@ -1,0 +1,87 @@
+"""The offline azure-native provider as a Pulumi plugin executable.
+
+:func:`write_provider` writes ``pulumi-resource-azure-native``: a ``/bin/sh`` shim that runs the provider
+package (``kmsguard/provider/``) with the program's own interpreter, loaded from its files as the
+standalone package ``_kmsguard_provider`` (the stand-in's runner loads it the same way), so that
+interpreter needs ``pulumi`` and ``pulumi_azure_native`` but not kmsguard. The engine starts plugins with
+the CLI's environment, so the interpreter is named by its absolute path.
+
+The engine integration installs it with ``pulumi plugin install resource azure-native <version> --file
+<shim>`` into a throwaway ``PULUMI_HOME``; ``<version>`` is :func:`provider_version`, the version the
+program's SDK asks for (``default_<version>`` providers).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import stat
+import subprocess
+from pathlib import Path
+from typing import Final
+
+from kmsguard.errors import KmsguardError
+
+__all__ = ["PROVIDER_DIR", "SHIM_NAME", "provider_version", "write_provider"]
+
+PROVIDER_DIR: Final = Path(__file__).resolve().parents[2] / "provider"
+SHIM_NAME: Final = "pulumi-resource-azure-native"
+_PACKAGE: Final = "_kmsguard_provider"
+
+_BOOTSTRAP: Final = f"""
+import importlib.util, sys
+where = {str(PROVIDER_DIR)!r}
+spec = importlib.util.spec_from_file_location({_PACKAGE!r}, where + "/__init__.py",
+                                              submodule_search_locations=[where])
+module = importlib.util.module_from_spec(spec)
+sys.modules[{_PACKAGE!r}] = module
+spec.loader.exec_module(module)
+from {_PACKAGE}.__main__ import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _absolute_interpreter(python: str) -> str:
+    path = Path(python)
+    if not path.is_absolute():
+        raise KmsguardError(f"the provider's interpreter must be an absolute path, not {python!r}")
+    if not os.access(path, os.X_OK):
+        raise KmsguardError(f"the provider's interpreter {python} is not an executable file")
+    # Not resolved: a virtualenv's bin/python is a symlink whose target would lose the environment.
+    return str(path)
+
+
+def write_provider(bin_dir: Path, *, python: str) -> Path:
+    """Write the executable ``pulumi-resource-azure-native`` shim into ``bin_dir`` and return its path."""
+    interpreter = _absolute_interpreter(python)
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    shim = bin_dir / SHIM_NAME
+    script = (
+        "#!/bin/sh\n"
+        "# kmsguard's offline azure-native provider (previews only; no Azure account).\n"
+        f'exec {shlex.quote(interpreter)} -c {shlex.quote(_BOOTSTRAP)} "$@"\n'
+    )
+    shim.write_text(script, encoding="utf-8")
+    shim.chmod(shim.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return shim
+
+
+def provider_version(python: str) -> str | None:
+    """The ``pulumi_azure_native`` version installed for the program's interpreter ``python``; ``None``
+    when it has none (a program without azure-native resources needs no provider; one that imports the
+    SDK fails on its own import, with the program's own error)."""
+    code = "import importlib.metadata as m; print(m.version('pulumi_azure_native'))"
+    try:
+        done = subprocess.run(
+            [python, "-c", code], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise KmsguardError(f"cannot ask {python} for its pulumi_azure_native version: {exc}") from None
+    if done.returncode != 0 and "PackageNotFoundError" in done.stderr:
+        return None
+    if done.returncode != 0:
+        raise KmsguardError(
+            f"pulumi_azure_native is not installed for {python}: "
+            + (done.stderr.strip().splitlines() or [""])[-1]
+        )
+    return done.stdout.strip()

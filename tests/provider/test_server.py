@@ -1,0 +1,332 @@
+"""The offline azure-native provider over gRPC, started the way the engine starts it (the installed shim)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
+from kmsguard.engine.pulumi_cli.provider_install import provider_version, write_provider
+from kmsguard.provider import azure_native
+
+PYTHON = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "python")
+CLI = Path("/root/.cache/kmsguard-engine/v3.274.0/bin/pulumi")
+U = azure_native.UNKNOWN
+URN = "urn:pulumi:dev::p::"
+SEED = b"0123456789abcdef0123456789abcdef"
+
+
+def _struct(props: dict[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(props)
+    return struct
+
+
+def _dict(struct: struct_pb2.Struct) -> dict[str, Any]:
+    from kmsguard.provider.server import struct_to_dict
+
+    return struct_to_dict(struct)
+
+
+@pytest.fixture(scope="module")
+def shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_provider(tmp_path_factory.mktemp("bin"), python=PYTHON)
+
+
+@pytest.fixture(scope="module")
+def provider(shim: Path) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    process = subprocess.Popen(
+        [str(shim), "127.0.0.1:1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd="/"
+    )
+    assert process.stdout is not None
+    port = int(process.stdout.readline().decode().strip())
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    stub = provider_pb2_grpc.ResourceProviderStub(channel)
+    stub.Configure(
+        provider_pb2.ConfigureRequest(variables={"azure-native:config:location": "westeurope"}), timeout=60
+    )
+    yield stub
+    channel.close()
+    process.terminate()
+    assert process.wait(timeout=10) == 0  # SIGTERM is a clean stop
+
+
+def _check(stub: Any, type_: str, name: str, news: dict[str, Any], **extra: Any) -> Any:
+    request = provider_pb2.CheckRequest(
+        urn=f"{URN}{type_}::{name}", name=name, type=type_, news=_struct(news), **extra
+    )
+    return stub.Check(request, timeout=120)
+
+
+def test_install_helpers(shim: Path) -> None:
+    text = shim.read_text()
+    assert text.startswith("#!/bin/sh\n") and f"exec {PYTHON} -c " in text
+    assert os.access(shim, os.X_OK)
+    assert provider_version(PYTHON) == importlib.metadata.version("pulumi_azure_native")
+
+
+def test_plugin_info_and_configure(provider: Any) -> None:
+    info = provider.GetPluginInfo(empty_pb2.Empty(), timeout=30)
+    assert info.version == importlib.metadata.version("pulumi_azure_native")
+    configured = provider.Configure(
+        provider_pb2.ConfigureRequest(variables={"azure-native:config:location": "westeurope"}), timeout=30
+    )
+    assert (configured.supportsPreview, configured.acceptSecrets, configured.acceptResources) == (
+        True,
+        True,
+        True,
+    )
+    news = _struct({"location": "westeurope"})
+    assert provider.CheckConfig(provider_pb2.CheckRequest(news=news), timeout=30).inputs == news
+    assert (
+        provider.DiffConfig(provider_pb2.DiffRequest(), timeout=30).changes
+        == provider_pb2.DiffResponse.DIFF_NONE
+    )
+
+
+def test_child_resource_is_named_after_its_logical_name(provider: Any) -> None:
+    # resources.go AutoNamer: .../virtualNetworks/{virtualNetworkName}/subnets/{subnetName} → copy.
+    checked = _check(
+        provider,
+        "azure-native:network:Subnet",
+        "GatewaySubnet",
+        {"resourceGroupName": "rg", "virtualNetworkName": "hub", "addressPrefix": "10.0.1.0/27"},
+        randomSeed=SEED,
+    )
+    assert list(checked.failures) == []
+    assert _dict(checked.inputs) == {
+        "resourceGroupName": "rg",
+        "virtualNetworkName": "hub",
+        "addressPrefix": "10.0.1.0/27",
+        "subnetName": "GatewaySubnet",  # the logical name, no suffix and no __createBeforeDelete
+        "azureApiVersion": "2024-05-01",  # a Subnet has no location
+    }
+
+
+def test_top_level_resource_gets_a_random_autoname_and_the_config_location(provider: Any) -> None:
+    checked = _check(
+        provider, "azure-native:network:RouteTable", "rt-spoke", {"resourceGroupName": "rg"}, randomSeed=SEED
+    )
+    inputs = _dict(checked.inputs)
+    assert inputs == {
+        "resourceGroupName": "rg",
+        "routeTableName": azure_native.unique_name(SEED, "rt-spoke"),
+        "__createBeforeDelete": True,
+        "location": "westeurope",
+        "azureApiVersion": "2024-05-01",
+    }
+    suffix = inputs["routeTableName"].removeprefix("rt-spoke")
+    assert len(suffix) == 8 and set(suffix) <= set("0123456789abcdef")
+    # Same seed, same name (the engine's seed makes Check deterministic); a given name is kept.
+    again = _check(
+        provider, "azure-native:network:RouteTable", "rt-spoke", {"resourceGroupName": "rg"}, randomSeed=SEED
+    )
+    assert _dict(again.inputs)["routeTableName"] == inputs["routeTableName"]
+    named = _check(
+        provider, "azure-native:network:RouteTable", "rt", {"resourceGroupName": "rg", "routeTableName": "x"}
+    )
+    assert _dict(named.inputs)["routeTableName"] == "x" and "__createBeforeDelete" not in _dict(named.inputs)
+
+
+def test_engine_autonaming_options_come_first(provider: Any) -> None:
+    options = provider_pb2.CheckRequest.AutonamingOptions(
+        proposed_name="proposed", mode=provider_pb2.CheckRequest.AutonamingOptions.ENFORCE
+    )
+    checked = _check(
+        provider,
+        "azure-native:network:Subnet",
+        "GatewaySubnet",
+        {"resourceGroupName": "rg", "virtualNetworkName": "hub"},
+        autonaming=options,
+    )
+    inputs = _dict(checked.inputs)
+    assert (inputs["subnetName"], inputs["__createBeforeDelete"]) == ("proposed", True)
+
+
+def test_location_from_the_resource_group_is_unknown(shim: Path) -> None:
+    process = subprocess.Popen([str(shim)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert process.stdout is not None
+    try:
+        port = int(process.stdout.readline().decode().strip())
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = provider_pb2_grpc.ResourceProviderStub(channel)
+            stub.Configure(provider_pb2.ConfigureRequest(), timeout=60)
+            checked = _check(
+                stub, "azure-native:network:RouteTable", "rt", {"resourceGroupName": "rg"}, randomSeed=SEED
+            )
+            # provider.go getDefaultLocation reads the group's location from ARM: not offline.
+            assert _dict(checked.inputs)["location"] == U
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_missing_required_inputs_are_check_failures(provider: Any) -> None:
+    checked = _check(provider, "azure-native:network:Route", "r", {"addressPrefix": "0.0.0.0/0"})
+    assert [(f.property, f.reason) for f in checked.failures] == [
+        ("", "missing required property 'nextHopType'"),
+        ("", "missing required property 'resourceGroupName'"),
+        ("", "missing required property 'routeTableName'"),
+    ]
+
+
+def test_create_in_a_preview_returns_the_preview_projection(provider: Any) -> None:
+    inputs = {
+        "resourceGroupName": U,
+        "routeTableName": U,
+        "routeName": "default-via-fw",
+        "addressPrefix": "0.0.0.0/0",
+        "nextHopType": "VirtualAppliance",
+        "nextHopIpAddress": U,
+        "azureApiVersion": "2024-05-01",
+    }
+    created = provider.Create(
+        provider_pb2.CreateRequest(
+            urn=f"{URN}azure-native:network:Route::default-via-fw",
+            type="azure-native:network:Route",
+            name="default-via-fw",
+            properties=_struct(inputs),
+            preview=True,
+        ),
+        timeout=60,
+    )
+    assert created.id == ""
+    assert _dict(created.properties) == {
+        "addressPrefix": "0.0.0.0/0",
+        "azureApiVersion": "2024-05-01",
+        "etag": U,
+        "hasBgpOverride": U,
+        "name": U,
+        "nextHopIpAddress": U,
+        "nextHopType": "VirtualAppliance",
+        "provisioningState": U,
+        "type": U,
+    }
+
+
+def test_create_outside_a_preview_is_refused(provider: Any) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        provider.Create(
+            provider_pb2.CreateRequest(
+                urn=f"{URN}azure-native:network:RouteTable::rt",
+                type="azure-native:network:RouteTable",
+                properties=_struct({"resourceGroupName": "rg"}),
+                preview=False,
+            ),
+            timeout=60,
+        )
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert caught.value.details() == "offline provider: no Azure account; kmsguard only previews"
+    with pytest.raises(grpc.RpcError, match="no Azure account"):
+        provider.Delete(
+            provider_pb2.DeleteRequest(urn=f"{URN}azure-native:network:RouteTable::rt", id="x"), timeout=30
+        )
+
+
+def test_invokes_answer_nothing_known(provider: Any) -> None:
+    for token in ("azure-native:authorization:getClientConfig", "azure-native:network:getSubnet"):
+        answered = provider.Invoke(
+            provider_pb2.InvokeRequest(tok=token, args=_struct({}), preview=True), timeout=60
+        )
+        assert _dict(getattr(answered, "return")) == {} and list(answered.failures) == []
+    with pytest.raises(grpc.RpcError, match="Invoke type azure-native:network:getNothing not found"):
+        provider.Invoke(provider_pb2.InvokeRequest(tok="azure-native:network:getNothing"), timeout=60)
+
+
+def test_unknown_types_pass_their_inputs_through(provider: Any) -> None:
+    news = {"size": 3.0, "label": "x"}
+    checked = _check(provider, "azure-native:nothing:Thing", "t", news)
+    assert _dict(checked.inputs) == news
+    created = provider.Create(
+        provider_pb2.CreateRequest(
+            urn=f"{URN}azure-native:nothing:Thing::t",
+            type="azure-native:nothing:Thing",
+            properties=_struct(news),
+            preview=True,
+        ),
+        timeout=60,
+    )
+    assert (created.id, _dict(created.properties)) == ("", news)
+
+
+def test_a_preview_with_the_real_cli(tmp_path: Path, shim: Path) -> None:
+    if not CLI.is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the Pulumi CLI is not built at {CLI}")
+        pytest.skip(f"the Pulumi CLI is not built at {CLI}")
+    langhost = CLI.parent / "pulumi-language-python"
+    if not langhost.is_file() or shutil.which("pulumi-language-python-exec", path=str(CLI.parent)) is None:
+        pytest.skip("the python language host is not installed beside the CLI yet")
+    home = tmp_path / "home"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")},
+        "PULUMI_HOME": str(home),
+        "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
+        "PULUMI_CONFIG_PASSPHRASE": "x",
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        "PATH": f"{CLI.parent}:{os.environ.get('PATH', '')}",
+    }
+    (tmp_path / "state").mkdir()
+    version = provider_version(PYTHON)
+    subprocess.run(
+        [str(CLI), "plugin", "install", "resource", "azure-native", version, "--file", str(shim)],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text(
+        "name: p\nruntime:\n  name: python\n  options:\n    virtualenv: "
+        + str(Path(PYTHON).parents[1])
+        + "\n"
+    )
+    (project / "__main__.py").write_text(
+        "import pulumi\nimport pulumi_azure_native as azure\n"
+        "cfg = azure.authorization.get_client_config()\n"
+        "vnet = azure.network.VirtualNetwork('hub', resource_group_name='rg',"
+        " address_space={'address_prefixes': ['10.0.0.0/16']})\n"
+        "subnet = azure.network.Subnet('GatewaySubnet', resource_group_name='rg',"
+        " virtual_network_name=vnet.name, address_prefix='10.0.1.0/27')\n"
+        "pulumi.export('subnet', subnet.name)\n"
+    )
+    subprocess.run(
+        [str(CLI), "stack", "init", "dev"], cwd=project, env=env, check=True, capture_output=True, timeout=300
+    )
+    subprocess.run(
+        [str(CLI), "config", "set", "azure-native:location", "westeurope"],
+        cwd=project,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    done = subprocess.run(
+        [str(CLI), "preview", "--json", "--non-interactive"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr + done.stdout
+    import json
+
+    steps = {step["urn"].rsplit("::", 1)[-1]: step for step in json.loads(done.stdout)["steps"]}
+    subnet = steps["GatewaySubnet"]["newState"]["inputs"]
+    assert subnet["subnetName"] == "GatewaySubnet" and subnet["azureApiVersion"] == "2024-05-01"
+    hub = steps["hub"]["newState"]["inputs"]
+    assert hub["location"] == "westeurope" and hub["virtualNetworkName"].startswith("hub")
+    assert hub["__createBeforeDelete"] is True
