@@ -144,7 +144,7 @@ def test_limit_of_400_routes_is_reported_instead_of_exceeded() -> None:
         (
             [DEFAULT_TO_NVA],
             "usseceast",
-            "the KMS endpoints of location 'usseceast' are not documented (§1.3)",
+            "the KMS endpoints of location 'usseceast' are not documented (docs/rules.md#location-to-cloud)",
         ),
         (UNKNOWN_SENTINEL, "eastus", "the inline routes are unknown during this preview"),
         (None, "eastus", "no inline routes (standalone Route resources are left alone)"),

@@ -47,7 +47,7 @@ REASONS: Mapping[str, str] = {
     "no-channel": "the license channel is not in the slmgr /dlv output; nothing was changed",
     "keep-key": "channel {0} is already a KMS client; the key is kept",
     "install-gvlk": "channel {0} is not a KMS client; the GVLK for {1} {2} is installed",
-    "multi-session": "channel {0} on a multi-session (ServerRdsh) image: changing its key cannot be undone (§8.1); nothing was changed",
+    "multi-session": "channel {0} on a multi-session (ServerRdsh) image: changing its key cannot be undone (docs/rules.md#image-channel); nothing was changed",
     "other-channel": "channel {0} is not a KMS client channel (expected one of {1}); the key is left as it is",
 }
 

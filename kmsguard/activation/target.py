@@ -70,7 +70,7 @@ def activation_target(
         raise ValidationError(
             where,
             "edition",
-            f"no KMS client setup key (GVLK) for Windows version {version!r} edition {edition!r} (§8.2); "
+            f"no KMS client setup key (GVLK) for Windows version {version!r} edition {edition!r} (docs/rules.md#image-channel); "
             "kmsguard/catalog/data/gvlk.json lists the known pairs",
         )
     if cloud not in cat.clouds:
@@ -78,7 +78,9 @@ def activation_target(
     kms = cat.cloud(cloud)
     if kms.closed:
         raise ValidationError(
-            where, "cloud", f"{kms.display_name}: the cloud is closed and its KMS no longer answers (§1.1)"
+            where,
+            "cloud",
+            f"{kms.display_name}: the cloud is closed and its KMS no longer answers (docs/rules.md#kms-endpoints)",
         )
     if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 100:
         raise ValidationError(where, "attempts", f"{attempts!r} is not an integer between 1 and 100")

@@ -3,9 +3,13 @@
 from kmsguard.analysis.settings import Settings
 from kmsguard.analysis.subnet import NetworkResult, analyze
 from kmsguard.analysis.verdict import EndpointResult, Fix, NicResult, Outcome, Step, SubnetResult, Verdict
+from kmsguard.findings import FINDINGS, Finding, FindingInfo
 
 __all__ = [
+    "FINDINGS",
     "EndpointResult",
+    "Finding",
+    "FindingInfo",
     "Fix",
     "NetworkResult",
     "NicResult",

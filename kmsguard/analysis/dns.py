@@ -17,6 +17,7 @@ from kmsguard.analysis.match import canonical
 from kmsguard.analysis.settings import Settings
 from kmsguard.analysis.verdict import Fix, Outcome, Step
 from kmsguard.catalog import Cloud
+from kmsguard.findings import Finding
 from kmsguard.model import (
     DnsForwardingRuleset,
     NetworkInterface,
@@ -98,6 +99,7 @@ def resolve(index: NetworkIndex, resolver: Resolver, fqdn: str, cloud: Cloud, se
             Outcome.UNKNOWN,
             resolver.urn,
             settle="make the DNS settings known at preview",
+            finding=Finding.UNKNOWN_DNS,
         )
     if resolver.custom:
         return _custom(index, resolver, fqdn, cloud, settings)
@@ -159,10 +161,11 @@ def _custom(index: NetworkIndex, resolver: Resolver, fqdn: str, cloud: Cloud, se
     untrusted = [s for s in servers if s not in settings.trusted_dns_servers]
     return Step(
         "dns",
-        f"{resolver.origin} {', '.join(servers)}: custom DNS; whether it resolves {fqdn} to the KMS IPs cannot be seen (R7.1)",
+        f"{resolver.origin} {', '.join(servers)}: custom DNS; whether it resolves {fqdn} to the KMS IPs cannot be seen (docs/rules.md#custom-dns)",
         Outcome.UNKNOWN,
         resolver.urn,
         settle=f"add {', '.join(untrusted)} to trustedDnsServers if it forwards to Azure DNS (168.63.129.16) or public DNS",
+        finding=Finding.UNKNOWN_DNS,
     )
 
 
@@ -242,15 +245,17 @@ def _azure_dns(
                 Outcome.UNKNOWN,
                 step.urn,
                 settle="make the zone link's virtualNetwork known at preview",
+                finding=Finding.UNKNOWN_DNS,
             )
         if rule_step is not None and rule_step.outcome is not Outcome.PASS:
             # §7.3 UNCONFIRMED: precedence of a matching ruleset rule versus a linked private zone.
             return Step(
                 "dns",
-                f"{step.detail}; a forwarding rule also matches {fqdn} and which one wins is not documented (§7.3)",
+                f"{step.detail}; a forwarding rule also matches {fqdn} and which one wins is not documented (docs/rules.md#dns-forwarding-rulesets)",
                 Outcome.UNKNOWN,
                 step.urn,
                 settle="remove either the zone link or the forwarding rule",
+                finding=Finding.UNKNOWN_DNS,
             )
         return step
     if unknown_zones:
@@ -260,6 +265,7 @@ def _azure_dns(
             Outcome.UNKNOWN,
             urn,
             settle="make the private DNS zone names and links known at preview",
+            finding=Finding.UNKNOWN_DNS,
         )
     if rule_step is not None:
         return rule_step
@@ -280,6 +286,7 @@ def _zone_answer(
             Outcome.UNKNOWN,
             zone.origin.urn,
             settle=f"make the record sets of {zname} known",
+            finding=Finding.UNKNOWN_DNS,
         )
     records = [r for r in zone.records if r.name.lower().rstrip(".") == label.lower()]
     expected = cloud.resolution.get(fqdn, tuple(sorted(cloud.ips)))
@@ -295,10 +302,11 @@ def _zone_answer(
     if not records:
         return Step(
             "dns",
-            f"{head} has no record {label}: {fqdn} is NXDOMAIN (§7.2, no fallback for non-privatelink zones)",
+            f"{head} has no record {label}: {fqdn} is NXDOMAIN (no fallback for non-privatelink zones, docs/rules.md#private-dns-zones)",
             Outcome.BLOCK,
             zone.origin.urn,
             fix=fix,
+            finding=Finding.DNS_SHADOWED,
         )
     if any(canonical(r.type) == "cname" for r in records):
         return Step(
@@ -307,6 +315,7 @@ def _zone_answer(
             Outcome.UNKNOWN,
             zone.origin.urn,
             settle=f"use A records for {label} pointing at the KMS IPs",
+            finding=Finding.UNKNOWN_DNS,
         )
     ips: list[str] = []
     for r in records:
@@ -314,7 +323,11 @@ def _zone_answer(
             continue
         if isinstance(r.values, Unknown) or any(isinstance(v, Unknown) for v in r.values):
             return Step(
-                "dns", f"{head}: the A record {label} has unknown addresses", Outcome.UNKNOWN, zone.origin.urn
+                "dns",
+                f"{head}: the A record {label} has unknown addresses",
+                Outcome.UNKNOWN,
+                zone.origin.urn,
+                finding=Finding.UNKNOWN_DNS,
             )
         ips.extend(v for v in r.values if isinstance(v, str))
     if not ips:
@@ -324,6 +337,7 @@ def _zone_answer(
             Outcome.BLOCK,
             zone.origin.urn,
             fix=fix,
+            finding=Finding.DNS_SHADOWED,
         )
     wrong = [ip for ip in ips if ip not in cloud.ips]
     if wrong:
@@ -333,6 +347,7 @@ def _zone_answer(
             Outcome.BLOCK,
             zone.origin.urn,
             fix=fix,
+            finding=Finding.DNS_SHADOWED,
         )
     return Step("dns", f"{head}: {label} → {', '.join(ips)} (KMS IPs)", Outcome.PASS, zone.origin.urn)
 
@@ -362,7 +377,7 @@ def _ruleset(index: NetworkIndex, vnet: Ref, fqdn: str, cloud: Cloud, settings: 
                     continue  # D5: reserved domains are ignored by the wildcard rule.
                 if not cloud.reserved_domains:
                     uncertain.append(
-                        f"whether the wildcard rule {rule.name} applies to {fqdn} in the {cloud.name} cloud is not documented (§7.3)"
+                        f"whether the wildcard rule {rule.name} applies to {fqdn} in the {cloud.name} cloud is not documented (docs/rules.md#dns-forwarding-rulesets)"
                     )
                     continue
             elif not shadowing_zone(domain, fqdn):
@@ -384,7 +399,11 @@ def _ruleset(index: NetworkIndex, vnet: Ref, fqdn: str, cloud: Cloud, settings: 
     if best is None:
         if uncertain:
             return Step(
-                "dns", "; ".join(uncertain), Outcome.UNKNOWN, settle="make the forwarding rules known"
+                "dns",
+                "; ".join(uncertain),
+                Outcome.UNKNOWN,
+                settle="make the forwarding rules known",
+                finding=Finding.UNKNOWN_DNS,
             )
         return None
     _, desc, targets, urn, certain = best
@@ -397,10 +416,11 @@ def _ruleset(index: NetworkIndex, vnet: Ref, fqdn: str, cloud: Cloud, settings: 
         )
     return Step(
         "dns",
-        f"forwarding rule {desc} sends {fqdn} to {', '.join(targets) or 'unknown servers'}; what they answer cannot be seen (§7.3)",
+        f"forwarding rule {desc} sends {fqdn} to {', '.join(targets) or 'unknown servers'}; what they answer cannot be seen (docs/rules.md#dns-forwarding-rulesets)",
         Outcome.UNKNOWN,
         urn,
         settle="add the target servers to trustedDnsServers if they resolve public names",
+        finding=Finding.UNKNOWN_DNS,
     )
 
 

@@ -92,7 +92,7 @@ def _subnet_routes(index: NetworkIndex, subnet: Subnet, firewall_forced_tunnel: 
     if vwan:
         # §3.4 UNCONFIRMED: whether spoke route tables are honoured when a secured Virtual WAN hub
         # propagates its 0.0.0.0/0, so the spoke's user routes may or may not apply.
-        why = "whether spoke route tables are honoured behind a secured Virtual WAN hub is not documented (§3.4)"
+        why = "whether spoke route tables are honoured behind a secured Virtual WAN hub is not documented (docs/rules.md#virtual-wan)"
         user = [r if r.uncertain else dataclasses.replace(r, uncertain=why) for r in user]
     routes.extend(user)
 
@@ -155,7 +155,7 @@ def _gateway_routes(index: NetworkIndex, subnet: Subnet, disabled: bool | None) 
                 routes.append(
                     _possible_default(
                         f"VNet gateway{suffix}",
-                        f"{maybe}; its gateway may advertise 0.0.0.0/0 (§2.2, §2.5)",
+                        f"{maybe}; its gateway may advertise 0.0.0.0/0 (docs/rules.md#bgp-routes)",
                         None,
                     )
                 )
@@ -172,12 +172,12 @@ def _gateway_routes(index: NetworkIndex, subnet: Subnet, disabled: bool | None) 
                 # §3.1 UNCONFIRMED: whether disabled propagation suppresses the Default Site route.
                 why = (
                     "route propagation is disabled on the subnet's route table; whether that suppresses the "
-                    "Default Site route is not documented (§3.1)"
+                    "Default Site route is not documented (docs/rules.md#vpn-default-site)"
                     if disabled
                     else "route propagation state unknown"
                 )
             elif via:
-                why = "whether a hub's Default Site forces spoke traffic through transit is not documented (§3.1)"
+                why = "whether a hub's Default Site forces spoke traffic through transit is not documented (docs/rules.md#vpn-default-site)"
             elif maybe:
                 why = maybe
             routes.append(
@@ -220,7 +220,7 @@ def _gateway_routes(index: NetworkIndex, subnet: Subnet, disabled: bool | None) 
             continue
         bgp = _bgp_reason(gateway, kind)
         if bgp:
-            why = f"{bgp}{suffix}; its BGP routes are not in ARM data, so an on-premises 0.0.0.0/0 may be learned (§2.5)"
+            why = f"{bgp}{suffix}; its BGP routes are not in ARM data, so an on-premises 0.0.0.0/0 may be learned (docs/rules.md#bgp-routes)"
             if disabled is None:
                 why += "; route propagation state unknown"
             routes.append(_possible_default(f"BGP routes of gateway {name}{suffix}", why, gateway))
@@ -243,7 +243,7 @@ def _gateway_routes(index: NetworkIndex, subnet: Subnet, disabled: bool | None) 
                     f"Route Server {server.origin.name}",
                     server.origin.urn,
                     uncertain=(
-                        f"Route Server {server.origin.name}: NVAs may advertise 0.0.0.0/0 to every subnet (§2.2){maybe}"
+                        f"Route Server {server.origin.name}: NVAs may advertise 0.0.0.0/0 to every subnet (docs/rules.md#bgp-routes){maybe}"
                     ),
                 )
             )
@@ -302,7 +302,9 @@ def _vwan_routes(index: NetworkIndex, subnet: Subnet, disabled: bool | None) -> 
         if hub is None:
             routes.append(
                 _possible_default(
-                    base, (why + "; " if why else "") + "the hub is outside the stack (§3.4)", None
+                    base,
+                    (why + "; " if why else "") + "the hub is outside the stack (docs/rules.md#virtual-wan)",
+                    None,
                 )
             )
             continue

@@ -11,6 +11,7 @@ from kmsguard.analysis.index import NetworkIndex
 from kmsguard.analysis.match import Tri, canonical
 from kmsguard.analysis.settings import Settings
 from kmsguard.analysis.verdict import Fix, Outcome, Step
+from kmsguard.findings import Finding
 from kmsguard.model import IpConfiguration, NetworkInterface, Subnet, Unknown
 
 
@@ -20,7 +21,7 @@ def nat_gateway_fix(subnet: Subnet) -> Fix:
         subnet.origin.name,
         subnet.origin.urn,
         f"subnet {subnet.origin.name}: associate a NAT gateway with a public IP (explicit outbound; Windows "
-        "activation needs it in a private subnet or behind a Standard load balancer, O1/S4)",
+        "activation needs it in a private subnet or behind a Standard load balancer, docs/rules.md#explicit-outbound)",
         'azure_native.network.NatGateway(..., sku={"name": "Standard"}, public_ip_addresses=[{"id": pip.id}]); '
         'subnet nat_gateway={"id": nat.id}',
         {"subnet": subnet.key},
@@ -70,10 +71,11 @@ def egress_step(
             if outcome is Outcome.BLOCK:
                 step = Step(
                     "egress",
-                    f"Internet next hop: {detail}, so the VM has no outbound access (O2, S4)",
+                    f"Internet next hop: {detail}, so the VM has no outbound access (docs/rules.md#explicit-outbound)",
                     Outcome.BLOCK,
                     nic.origin.urn,
                     fix=nat_gateway_fix(subnet),
+                    finding=Finding.NO_OUTBOUND,
                 )
                 return _settled(step, could_add, could_remove)
             if outcome is Outcome.UNKNOWN:
@@ -85,25 +87,27 @@ def egress_step(
         step = Step(
             "egress",
             f"subnet {subnet.origin.name} is private (defaultOutboundAccess: false) with no NAT gateway or public IP: "
-            "Windows activation needs explicit outbound (§5.2, O1)",
+            "Windows activation needs explicit outbound (docs/rules.md#explicit-outbound)",
             Outcome.BLOCK,
             subnet.origin.urn,
             fix=nat_gateway_fix(subnet),
+            finding=Finding.NO_OUTBOUND,
         )
         return _settled(step, could_add, could_remove)
     if isinstance(access, Unknown):
         could_remove.append(f"defaultOutboundAccess of subnet {subnet.origin.name} unknown")
     if scale_set_flexible is Tri.MAYBE:
         could_remove.append(
-            "the orchestration mode of a scale set here is unknown (Flexible ones get no default outbound, O1)"
+            "the orchestration mode of a scale set here is unknown (Flexible ones get no default outbound, docs/rules.md#explicit-outbound)"
         )
     if scale_set_flexible is Tri.YES:
         step = Step(
             "egress",
-            "Flexible-orchestration scale sets never get default outbound access (O1)",
+            "Flexible-orchestration scale sets never get default outbound access (docs/rules.md#explicit-outbound)",
             Outcome.BLOCK,
             subnet.origin.urn,
             fix=nat_gateway_fix(subnet),
+            finding=Finding.NO_OUTBOUND,
         )
         return _settled(step, could_add, could_remove)
     step = Step(
@@ -126,6 +130,7 @@ def _settled(step: Step, could_add: list[str], could_remove: list[str]) -> Step:
         Outcome.UNKNOWN,
         step.urn,
         settle="make the outbound settings known at preview",
+        finding=Finding.UNKNOWN_OUTBOUND,
     )
 
 

@@ -27,6 +27,7 @@ from kmsguard.analysis.match import (
 )
 from kmsguard.analysis.verdict import Fix, Outcome, Step
 from kmsguard.catalog import KMS_PORT
+from kmsguard.findings import Finding
 from kmsguard.model import AddressMatch, AdminRule, NetworkSecurityGroup, Ref, SecurityRule, Unknown
 from kmsguard.model.network import Strs
 
@@ -168,7 +169,9 @@ def match_destination(items: Strs, ip: IPv4Address, src: FlowSource, why: list[s
             why.append(f"{what} {item!r} is not a valid address prefix")
             results.append(Tri.MAYBE)
         else:
-            why.append(f"whether service tag {item!r} contains {ip} is not documented (§1.5)")
+            why.append(
+                f"whether service tag {item!r} contains {ip} is not documented (docs/rules.md#service-tags)"
+            )
             results.append(Tri.MAYBE)
     return tri_any(results)
 
@@ -584,7 +587,7 @@ def nsg_allow_fix(nsg: NetworkSecurityGroup, before: int | None, ips: Sequence[s
 def lkm_fix(nsg: NetworkSecurityGroup, rule: SecurityRule) -> Fix:
     detail = (
         f"NSG {nsg.origin.name}: remove rule {rule.name} (priority {_prio_text(rule)}), which denies "
-        "AzurePlatformLKM and so turns off the KMS platform rule (§4.5)"
+        "AzurePlatformLKM and so turns off the KMS platform rule (docs/rules.md#nsg-platform-rule)"
     )
     return Fix(
         "remove-nsg-rule",
@@ -599,11 +602,12 @@ def step_for(decision: Decision, what: str) -> Step:
     """A trace step for a decided or undecided filter walk."""
     act = decision.decided
     if act == DENY:
-        return Step("nsg", f"{decision.rule}: denied", Outcome.BLOCK)
+        return Step("nsg", f"{decision.rule}: denied", Outcome.BLOCK, finding=Finding.NSG_DENY)
     if act in (ALLOW, ALWAYS_ALLOW):
         return Step("nsg", f"{decision.rule}: allowed", Outcome.PASS)
     return Step(
         "nsg",
         f"{what}: cannot tell whether TCP {KMS_PORT} is allowed ({'; '.join(decision.why) or 'rules unknown'})",
         Outcome.UNKNOWN,
+        finding=Finding.UNKNOWN_FILTERING,
     )

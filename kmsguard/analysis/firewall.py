@@ -16,6 +16,7 @@ from kmsguard.analysis.index import NetworkIndex
 from kmsguard.analysis.match import IPv4Address, Tri, canonical, parse_prefix, port_matches, tri_all, tri_any
 from kmsguard.analysis.verdict import Fix, Outcome, Step
 from kmsguard.catalog import KMS_PORT, Cloud
+from kmsguard.findings import Finding
 from kmsguard.model import (
     AzureFirewall,
     FirewallNetworkRule,
@@ -173,10 +174,14 @@ def _destination(
             elif (net := parse_prefix(a)) is not None:
                 results.append(Tri.YES if ip in net else Tri.NO)
             elif c in TAGS_UNUSABLE_IN_FIREWALL:
-                why.append(f"service tag {a!r} is not usable in Azure Firewall (§6.2)")
+                why.append(
+                    f"service tag {a!r} is not usable in Azure Firewall (docs/rules.md#firewall-network-rules)"
+                )
                 results.append(Tri.NO)
             else:
-                why.append(f"whether service tag {a!r} contains {ip} is not documented (§1.5)")
+                why.append(
+                    f"whether service tag {a!r} contains {ip} is not documented (docs/rules.md#service-tags)"
+                )
                 results.append(Tri.MAYBE)
     fqdns = rule.destination_fqdns
     if isinstance(fqdns, Unknown):
@@ -185,7 +190,7 @@ def _destination(
         if fqdn_ips is None:
             # R6.1: FQDNs in network rules work only with the DNS proxy on.
             why.append(
-                f"rule {rule.name} uses destinationFqdns but the DNS proxy of {fw.origin.name} is off (R6.1)"
+                f"rule {rule.name} uses destinationFqdns but the DNS proxy of {fw.origin.name} is off (docs/rules.md#firewall-fqdn-rules)"
             )
             results.append(Tri.NO)
         else:
@@ -299,7 +304,7 @@ def _collection_plan(
         dest = _destination(index, fw, rule, ip, fqdn_ips, dest_why)
         pre = tri_all([proto, port, dest])
         if pre is Tri.NO:
-            r61 = tuple(w for w in (*pre_why, *dest_why) if "R6.1" in w)
+            r61 = tuple(w for w in (*pre_why, *dest_why) if "#firewall-fqdn-rules" in w)
             if r61:
                 steps.append(r61)
             continue
@@ -348,7 +353,7 @@ def firewall_decision(
         local.extend(step.dest_why)
         m = tri_all([step.pre, source])
         if m is Tri.NO:
-            why.extend(w for w in local if "R6.1" in w)
+            why.extend(w for w in local if "#firewall-fqdn-rules" in w)
             continue
         possible |= step.acts
         desc = (
@@ -386,7 +391,7 @@ def snat_applies(index: NetworkIndex, fw: AzureFirewall, ip: IPv4Address) -> tup
         if ip in net:
             return (
                 Tri.NO,
-                f"{origin} snat.privateRanges contains {net}, so {ip} is not SNATed to a public IP (§6.4)",
+                f"{origin} snat.privateRanges contains {net}, so {ip} is not SNATed to a public IP (docs/rules.md#firewall-snat)",
             )
     return Tri.YES, ""
 
@@ -453,13 +458,15 @@ def public_ip_step(fw: AzureFirewall) -> Step | None:
             Outcome.UNKNOWN,
             fw.origin.urn,
             settle="make the firewall's IP configurations known",
+            finding=Finding.UNKNOWN_FIREWALL,
         )
     if fw.public_ip_count == 0:
         return Step(
             "firewall",
-            f"Azure Firewall {fw.origin.name} has no data-path public IP; direct egress is not documented (§3.3)",
+            f"Azure Firewall {fw.origin.name} has no data-path public IP; direct egress is not documented (docs/rules.md#firewall-forced-tunneling)",
             Outcome.UNKNOWN,
             fw.origin.urn,
             settle="give the firewall a public IP, or route KMS IPs to Internet on AzureFirewallSubnet",
+            finding=Finding.UNKNOWN_FIREWALL,
         )
     return None

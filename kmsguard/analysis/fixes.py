@@ -54,7 +54,7 @@ def _route_fix(
             "add-routes",
             table.origin.name,
             table.origin.urn,
-            f"route table {table.origin.name}: add {listing} (S1: one /32 route per KMS IP)",
+            f"route table {table.origin.name}: add {listing} (one /32 route per KMS IP, docs/rules.md#kms-routes)",
             f"routes=[..., {code}]",
             {"table": table.key, "subnet": subnet_key, "routes": routes},
         )
@@ -62,7 +62,7 @@ def _route_fix(
         "add-routes",
         subnet_name,
         subnet_urn,
-        f"subnet {subnet_name}: associate a route table with {listing} (S1: one /32 route per KMS IP)",
+        f"subnet {subnet_name}: associate a route table with {listing} (one /32 route per KMS IP, docs/rules.md#kms-routes)",
         f'azure_native.network.RouteTable(..., routes=[{code}]); subnet route_table={{"id": table.id}}',
         {"table": None, "subnet": subnet_key, "routes": routes},
     )

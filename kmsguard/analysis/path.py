@@ -34,6 +34,7 @@ from kmsguard.analysis.routes import EffectiveRoute, RouteChoice, Source, defaul
 from kmsguard.analysis.settings import Settings
 from kmsguard.analysis.verdict import EndpointResult, Fix, Outcome, Step, combine
 from kmsguard.catalog import KMS_PORT, Cloud, Endpoint
+from kmsguard.findings import Finding
 from kmsguard.model import (
     AzureFirewall,
     IpConfiguration,
@@ -157,7 +158,7 @@ def _forced_tunnel(ctx: SourceContext) -> None:
         if _is_forced(choice.chosen) is Tri.MAYBE and choice.chosen.next_hop_type == "Internet":
             reasons.insert(
                 0,
-                f"{choice.chosen.describe()}: whether a user 0.0.0.0/0 → Internet route turns the KMS platform rule off is not documented (§4.5)",
+                f"{choice.chosen.describe()}: whether a user 0.0.0.0/0 → Internet route turns the KMS platform rule off is not documented (docs/rules.md#nsg-platform-rule)",
             )
         ctx.forced_tunnel_why = "; ".join(reasons) or "the 0.0.0.0/0 route is unknown"
         forced = [r for r in candidates if _is_forced(r) is not Tri.NO]
@@ -182,7 +183,14 @@ def evaluate_endpoint(ctx: SourceContext, endpoint: Endpoint) -> EndpointResult:
     steps.extend(_routing(ctx, ip, endpoint))
     for problem in ctx.routes.problems:
         steps.append(
-            Step("input", problem.detail, Outcome.UNKNOWN, problem.urn, settle="fix the invalid route")
+            Step(
+                "input",
+                problem.detail,
+                Outcome.UNKNOWN,
+                problem.urn,
+                settle="fix the invalid route",
+                finding=Finding.INVALID_INPUT,
+            )
         )
     verdict = combine(s.outcome for s in steps)
     return EndpointResult(endpoint.fqdn, endpoint.ip, verdict, tuple(steps))
@@ -231,12 +239,19 @@ def _filtering(ctx: SourceContext, ip: IPv4Address) -> list[Step]:
                     f"NSGs decide TCP {KMS_PORT} differently with and without the KMS platform rule, and whether it applies is unknown ({ctx.forced_tunnel_why})",
                     Outcome.UNKNOWN,
                     settle="make the 0.0.0.0/0 route known, or let the NSGs allow TCP 1688 to the KMS IPs",
+                    finding=Finding.UNKNOWN_FILTERING,
                 ),
                 *[s for s in normal if s.outcome is not Outcome.BLOCK],
             ]
     if admin_may_always_allow:
         nsg_steps = [
-            Step(s.kind, s.detail + " (an AVNM AlwaysAllow rule may bypass this)", Outcome.UNKNOWN, s.urn)
+            Step(
+                s.kind,
+                s.detail + " (an AVNM AlwaysAllow rule may bypass this)",
+                Outcome.UNKNOWN,
+                s.urn,
+                finding=Finding.UNKNOWN_FILTERING,
+            )
             if s.outcome is Outcome.BLOCK
             else s
             for s in nsg_steps
@@ -250,7 +265,7 @@ def _ft_note(ctx: SourceContext) -> Step:
     desc = route.describe() if route else "custom 0.0.0.0/0 route"
     return Step(
         "nsg",
-        f"{desc}: custom 0.0.0.0/0 route in effect, so the KMS platform rule is off and NSGs filter TCP {KMS_PORT} (§4.5 R4.2)",
+        f"{desc}: custom 0.0.0.0/0 route in effect, so the KMS platform rule is off and NSGs filter TCP {KMS_PORT} (docs/rules.md#nsg-platform-rule)",
         Outcome.INFO,
         route.urn if route else None,
     )
@@ -271,7 +286,11 @@ def _admin(ctx: SourceContext, ip: IPv4Address) -> tuple[Step, bool, bool] | Non
     acts = decision.actions
     if acts == {ALWAYS_ALLOW}:
         return (
-            Step("admin-rule", f"{decision.rule}: AlwaysAllow; NSGs are not evaluated (§4.1)", Outcome.PASS),
+            Step(
+                "admin-rule",
+                f"{decision.rule}: AlwaysAllow; NSGs are not evaluated (docs/rules.md#admin-rules)",
+                Outcome.PASS,
+            ),
             True,
             True,
         )
@@ -280,7 +299,7 @@ def _admin(ctx: SourceContext, ip: IPv4Address) -> tuple[Step, bool, bool] | Non
             return (
                 Step(
                     "admin-rule",
-                    f"{decision.rule}: denied (§4.1)",
+                    f"{decision.rule}: denied (docs/rules.md#admin-rules)",
                     Outcome.BLOCK,
                     fix=Fix(
                         "change-admin-rule",
@@ -288,6 +307,7 @@ def _admin(ctx: SourceContext, ip: IPv4Address) -> tuple[Step, bool, bool] | Non
                         None,
                         f"{decision.rule}: let outbound TCP {KMS_PORT} to the KMS IPs through (an AlwaysAllow rule with a lower priority number)",
                     ),
+                    finding=Finding.ADMIN_RULE_DENY,
                 ),
                 True,
                 False,
@@ -295,9 +315,10 @@ def _admin(ctx: SourceContext, ip: IPv4Address) -> tuple[Step, bool, bool] | Non
         return (
             Step(
                 "admin-rule",
-                f"{decision.rule}: Deny; how an admin Deny interacts with the KMS platform rule is not documented (§4.1)",
+                f"{decision.rule}: Deny; how an admin Deny interacts with the KMS platform rule is not documented (docs/rules.md#admin-rules)",
                 Outcome.UNKNOWN,
                 settle="exclude TCP 1688 to the KMS IPs from the admin Deny rule",
+                finding=Finding.UNKNOWN_FILTERING,
             ),
             True,
             False,
@@ -307,7 +328,7 @@ def _admin(ctx: SourceContext, ip: IPv4Address) -> tuple[Step, bool, bool] | Non
             return (
                 Step(
                     "admin-rule",
-                    f"{decision.rule}: Allow; evaluation continues with the NSGs (§4.1)",
+                    f"{decision.rule}: Allow; evaluation continues with the NSGs (docs/rules.md#admin-rules)",
                     Outcome.INFO,
                 ),
                 False,
@@ -320,6 +341,7 @@ def _admin(ctx: SourceContext, ip: IPv4Address) -> tuple[Step, bool, bool] | Non
             f"AVNM admin rules: outcome unknown ({'; '.join(decision.why)})",
             Outcome.UNKNOWN,
             settle="make the admin rules known",
+            finding=Finding.UNKNOWN_FILTERING,
         ),
         False,
         ALWAYS_ALLOW in acts,
@@ -360,6 +382,7 @@ def _nsg_normal(ctx: SourceContext, ip: IPv4Address) -> list[Step]:
                     Outcome.UNKNOWN,
                     urn,
                     settle="describe the NSG in the stack",
+                    finding=Finding.UNKNOWN_FILTERING,
                 )
             )
             continue
@@ -367,7 +390,16 @@ def _nsg_normal(ctx: SourceContext, ip: IPv4Address) -> list[Step]:
         act = decision.decided
         if act == DENY:
             fix = nsg_allow_fix(nsg, decision.rule_priority, sorted(ctx.cloud.ips, key=_ip_key))
-            steps.append(Step("nsg", f"{decision.rule}: denied", Outcome.BLOCK, nsg.origin.urn, fix=fix))
+            steps.append(
+                Step(
+                    "nsg",
+                    f"{decision.rule}: denied",
+                    Outcome.BLOCK,
+                    nsg.origin.urn,
+                    fix=fix,
+                    finding=Finding.NSG_DENY,
+                )
+            )
             return steps  # §4.1: a NIC-level deny ends evaluation.
         if act == ALLOW:
             steps.append(Step("nsg", f"{decision.rule}: allowed", Outcome.PASS, nsg.origin.urn))
@@ -379,6 +411,7 @@ def _nsg_normal(ctx: SourceContext, ip: IPv4Address) -> list[Step]:
                     Outcome.UNKNOWN,
                     nsg.origin.urn,
                     settle="make the NSG rules known, or add an explicit Allow for TCP 1688 to the KMS IPs",
+                    finding=Finding.UNKNOWN_FILTERING,
                 )
             )
     return steps
@@ -431,6 +464,7 @@ def _nsg_platform(ctx: SourceContext, ip: IPv4Address) -> list[Step]:
                     Outcome.UNKNOWN,
                     urn,
                     settle="describe the NSG in the stack",
+                    finding=Finding.UNKNOWN_FILTERING,
                 )
             )
             continue
@@ -439,10 +473,11 @@ def _nsg_platform(ctx: SourceContext, ip: IPv4Address) -> list[Step]:
             steps.append(
                 Step(
                     "nsg",
-                    f"{desc}: Deny to AzurePlatformLKM overrides the KMS platform rule (§4.5)",
+                    f"{desc}: Deny to AzurePlatformLKM overrides the KMS platform rule (docs/rules.md#nsg-platform-rule)",
                     Outcome.BLOCK,
                     rule.urn or nsg.origin.urn,
                     fix=lkm_fix(nsg, rule),
+                    finding=Finding.NSG_LKM_DENY,
                 )
             )
         elif match is Tri.MAYBE:
@@ -453,13 +488,14 @@ def _nsg_platform(ctx: SourceContext, ip: IPv4Address) -> list[Step]:
                     Outcome.UNKNOWN,
                     nsg.origin.urn,
                     settle="make the rule known",
+                    finding=Finding.UNKNOWN_FILTERING,
                 )
             )
     if not any(s.outcome is not Outcome.PASS for s in steps):
         steps.append(
             Step(
                 "nsg",
-                f"KMS platform rule: no custom 0.0.0.0/0 route is in effect, so NSGs do not filter TCP {KMS_PORT} to the KMS IPs (§4.5 R4.1)",
+                f"KMS platform rule: no custom 0.0.0.0/0 route is in effect, so NSGs do not filter TCP {KMS_PORT} to the KMS IPs (docs/rules.md#nsg-platform-rule)",
                 Outcome.PASS,
             )
         )
@@ -496,6 +532,7 @@ def _routing(ctx: SourceContext, ip: IPv4Address, endpoint: Endpoint) -> list[St
             Outcome.UNKNOWN,
             choice.chosen.urn,
             settle=f"add a {ip}/32 → Internet route (it wins over any BGP or service-tag route), or make the routes known",
+            finding=Finding.UNKNOWN_ROUTE,
         )
     ]
 
@@ -550,6 +587,7 @@ def _next_hop(
                 Outcome.UNKNOWN,
                 route.urn,
                 settle=f"add a {ip}/32 → Internet route",
+                finding=Finding.UNKNOWN_ROUTE,
             )
         ]
     if hop == "Internet":
@@ -561,10 +599,11 @@ def _next_hop(
         return [
             Step(
                 "route",
-                f"{detail}: next hop None drops the traffic (§2.3)",
+                f"{detail}: next hop None drops the traffic (docs/rules.md#user-defined-routes)",
                 Outcome.BLOCK,
                 route.urn,
                 fix=_fix_for_route(ctx, route, ip),
+                finding=Finding.ROUTE_FORCED_TUNNEL,
             )
         ]
     if hop in ("VnetLocal", "VNetPeering"):
@@ -575,21 +614,31 @@ def _next_hop(
                 Outcome.BLOCK,
                 route.urn,
                 fix=_fix_for_route(ctx, route, ip),
+                finding=Finding.ROUTE_FORCED_TUNNEL,
             )
         ]
     if hop == "VirtualNetworkGateway":
         return [
             Step(
                 "route",
-                f"{detail}: traffic leaves Azure through the gateway, so KMS sees a non-Azure source IP (§1.2, §3, S1)",
+                f"{detail}: traffic leaves Azure through the gateway, so KMS sees a non-Azure source IP (docs/rules.md#azure-public-source)",
                 Outcome.BLOCK,
                 route.urn,
                 fix=_fix_for_route(ctx, route, ip),
+                finding=Finding.ROUTE_FORCED_TUNNEL,
             )
         ]
     if hop == "VirtualAppliance":
         return _appliance(ctx, route, ip, endpoint, detail)
-    return [Step("route", f"{detail}: unexpected next hop", Outcome.UNKNOWN, route.urn)]
+    return [
+        Step(
+            "route",
+            f"{detail}: unexpected next hop",
+            Outcome.UNKNOWN,
+            route.urn,
+            finding=Finding.UNKNOWN_ROUTE,
+        )
+    ]
 
 
 def _appliance(
@@ -612,6 +661,7 @@ def _appliance(
                 Outcome.UNKNOWN,
                 route.urn,
                 settle=settle,
+                finding=Finding.UNKNOWN_APPLIANCE,
             )
         ]
     if isinstance(res, Unknown):
@@ -622,6 +672,7 @@ def _appliance(
                 Outcome.UNKNOWN,
                 route.urn,
                 settle=settle,
+                finding=Finding.UNKNOWN_APPLIANCE,
             )
         ]
     nh = route.next_hop_ip
@@ -633,16 +684,18 @@ def _appliance(
                 Outcome.UNKNOWN,
                 route.urn,
                 settle=settle,
+                finding=Finding.UNKNOWN_APPLIANCE,
             )
         ]
     if nh is None:
         return [
             Step(
                 "route",
-                f"{detail}: VirtualAppliance route without nextHopIpAddress (invalid, §2.3)",
+                f"{detail}: VirtualAppliance route without nextHopIpAddress (invalid, docs/rules.md#user-defined-routes)",
                 Outcome.UNKNOWN,
                 route.urn,
                 settle="set nextHopIpAddress",
+                finding=Finding.INVALID_INPUT,
             )
         ]
     fw = ctx.index.firewall_by_ip.get(nh)
@@ -656,10 +709,11 @@ def _appliance(
             Step(
                 "route",
                 f"{detail}: appliance {nh} forwards Internet traffic on-premises (config egressAppliances), so KMS sees "
-                "a non-Azure source IP (§3.5, S4)",
+                "a non-Azure source IP (docs/rules.md#third-party-appliances)",
                 Outcome.BLOCK,
                 route.urn,
                 fix=_fix_for_route(ctx, route, ip),
+                finding=Finding.ROUTE_FORCED_TUNNEL,
             )
         ]
     if nh in ctx.settings.egress_appliances:
@@ -674,10 +728,11 @@ def _appliance(
     return [
         Step(
             "route",
-            f"{detail}: third-party appliance {nh}; what it does with KMS traffic cannot be seen (§3.5)",
+            f"{detail}: third-party appliance {nh}; what it does with KMS traffic cannot be seen (docs/rules.md#third-party-appliances)",
             Outcome.UNKNOWN,
             route.urn,
             settle=settle,
+            finding=Finding.UNKNOWN_APPLIANCE,
         )
     ]
 
@@ -713,7 +768,7 @@ def _firewall(ctx: SourceContext, fw: AzureFirewall, ip: IPv4Address, endpoint: 
         )
     elif actions == {DENY}:
         fix = firewall_rule_fix(index, fw, deciding, ctx.cloud, src_prefixes)
-        notes = "".join(f"; {w}" for w in dict.fromkeys(why) if "R6.1" in w)
+        notes = "".join(f"; {w}" for w in dict.fromkeys(why) if "#firewall-fqdn-rules" in w)
         if desc:
             steps.append(
                 Step(
@@ -722,16 +777,18 @@ def _firewall(ctx: SourceContext, fw: AzureFirewall, ip: IPv4Address, endpoint: 
                     Outcome.BLOCK,
                     deciding.urn if deciding else fw.origin.urn,
                     fix=fix,
+                    finding=Finding.FIREWALL_NO_RULE,
                 )
             )
         else:
             steps.append(
                 Step(
                     "firewall",
-                    f"Azure Firewall {fw.origin.name}: no network rule allows TCP {KMS_PORT} to {ip}, so the default deny drops it (§6.1){notes}",
+                    f"Azure Firewall {fw.origin.name}: no network rule allows TCP {KMS_PORT} to {ip}, so the default deny drops it (docs/rules.md#firewall-default-deny){notes}",
                     Outcome.BLOCK,
                     fw.origin.urn,
                     fix=fix,
+                    finding=Finding.FIREWALL_NO_RULE,
                 )
             )
     else:
@@ -745,11 +802,21 @@ def _firewall(ctx: SourceContext, fw: AzureFirewall, ip: IPv4Address, endpoint: 
                 Outcome.UNKNOWN,
                 fw.origin.urn,
                 settle=f"add a network rule allowing TCP {KMS_PORT} to the KMS IPs by address",
+                finding=Finding.UNKNOWN_FIREWALL,
             )
         )
     snat, snat_why = snat_applies(index, fw, ip)
     if snat is Tri.NO:
-        steps.append(Step("firewall", snat_why, Outcome.BLOCK, fw.origin.urn, fix=_snat_fix(ctx, fw)))
+        steps.append(
+            Step(
+                "firewall",
+                snat_why,
+                Outcome.BLOCK,
+                fw.origin.urn,
+                fix=_snat_fix(ctx, fw),
+                finding=Finding.FIREWALL_NO_SNAT,
+            )
+        )
     elif snat is Tri.MAYBE:
         steps.append(
             Step(
@@ -758,6 +825,7 @@ def _firewall(ctx: SourceContext, fw: AzureFirewall, ip: IPv4Address, endpoint: 
                 Outcome.UNKNOWN,
                 fw.origin.urn,
                 settle="make the SNAT private ranges known",
+                finding=Finding.UNKNOWN_FIREWALL,
             )
         )
     pip = public_ip_step(fw)
@@ -790,7 +858,7 @@ def _snat_fix(ctx: SourceContext, fw: AzureFirewall) -> Fix:
         "remove-snat-range",
         name,
         urn,
-        f"{name}: remove the ranges containing KMS IPs from snat.privateRanges (keep {kept or ['IANAPrivateRanges']}) so the firewall SNATs KMS traffic to its public IP (§6.4)",
+        f"{name}: remove the ranges containing KMS IPs from snat.privateRanges (keep {kept or ['IANAPrivateRanges']}) so the firewall SNATs KMS traffic to its public IP (docs/rules.md#firewall-snat)",
         data={"owner": owner, "ranges": kept},
     )
 
@@ -813,7 +881,7 @@ def _firewall_egress_step(index: NetworkIndex, fw: AzureFirewall, ip: IPv4Addres
     if fw.vnet is None:
         return Step(
             "firewall",
-            f"Virtual WAN hub firewall {fw.origin.name} egresses from its public IPs (Direct Access, §3.4)",
+            f"Virtual WAN hub firewall {fw.origin.name} egresses from its public IPs (Direct Access, docs/rules.md#virtual-wan)",
             Outcome.PASS,
             fw.origin.urn,
         )
@@ -823,6 +891,7 @@ def _firewall_egress_step(index: NetworkIndex, fw: AzureFirewall, ip: IPv4Addres
             f"the VNet of firewall {fw.origin.name} is unknown ({fw.vnet.why})",
             Outcome.UNKNOWN,
             fw.origin.urn,
+            finding=Finding.UNKNOWN_FIREWALL,
         )
     mgmt = fw.management_ip_configuration
     fw_subnet = next(
@@ -841,10 +910,11 @@ def _firewall_egress_step(index: NetworkIndex, fw: AzureFirewall, ip: IPv4Addres
                 Outcome.UNKNOWN,
                 fw.origin.urn,
                 settle="describe AzureFirewallSubnet and its route table",
+                finding=Finding.UNKNOWN_FIREWALL,
             )
         return Step(
             "firewall",
-            f"firewall {fw.origin.name} (no management NIC) egresses to the Internet with SNAT to its public IP (§3.3, §6.4)",
+            f"firewall {fw.origin.name} (no management NIC) egresses to the Internet with SNAT to its public IP (docs/rules.md#firewall-snat)",
             Outcome.PASS,
             fw.origin.urn,
         )
@@ -867,27 +937,35 @@ def _firewall_egress_step(index: NetworkIndex, fw: AzureFirewall, ip: IPv4Addres
             f"AzureFirewallSubnet of {fw.origin.name}: route for {ip} uncertain ({reasons})",
             Outcome.UNKNOWN,
             route.urn,
-            settle=f"add {ip}/32 → Internet to the AzureFirewallSubnet route table (split tunneling, F1)",
+            settle=f"add {ip}/32 → Internet to the AzureFirewallSubnet route table (split tunneling, docs/rules.md#firewall-forced-tunneling)",
+            finding=Finding.UNKNOWN_FIREWALL,
         )
     outcome = outcomes.pop()
     text = f"AzureFirewallSubnet of {fw.origin.name}: {route.describe()}"
     if outcome is Outcome.PASS:
-        return Step("firewall", f"{text}; SNAT to the firewall's public IP (§6.4)", Outcome.PASS, route.urn)
+        return Step(
+            "firewall",
+            f"{text}; SNAT to the firewall's public IP (docs/rules.md#firewall-snat)",
+            Outcome.PASS,
+            route.urn,
+        )
     if outcome is Outcome.BLOCK:
         fix = route_fix(routes.table, fw_subnet.key, fw_subnet.origin.name, fw_subnet.origin.urn, [str(ip)])
         return Step(
             "firewall",
-            f"{text}: the firewall forwards KMS traffic away from its public IP (forced tunneling, §3.3)",
+            f"{text}: the firewall forwards KMS traffic away from its public IP (forced tunneling, docs/rules.md#firewall-forced-tunneling)",
             Outcome.BLOCK,
             route.urn,
             fix=fix,
+            finding=Finding.ROUTE_FORCED_TUNNEL,
         )
     return Step(
         "firewall",
         f"{text}: where that next hop sends KMS traffic cannot be seen",
         Outcome.UNKNOWN,
         route.urn,
-        settle=f"add {ip}/32 → Internet to the AzureFirewallSubnet route table (split tunneling, F1)",
+        settle=f"add {ip}/32 → Internet to the AzureFirewallSubnet route table (split tunneling, docs/rules.md#firewall-forced-tunneling)",
+        finding=Finding.UNKNOWN_FIREWALL,
     )
 
 

@@ -247,7 +247,7 @@ def _user_route(table: RouteTable, route: Route, problems: list[RouteProblem]) -
     if prefix.strip().lower() in TAGS_INVALID_IN_ROUTES:
         problems.append(
             RouteProblem(
-                f"{origin}: addressPrefix {prefix!r} is a service tag Azure does not allow in routes (§2.6); "
+                f"{origin}: addressPrefix {prefix!r} is a service tag Azure does not allow in routes (docs/rules.md#service-tags); "
                 "the route table cannot be deployed — use one /32 route per KMS IP instead",
                 urn,
             )
@@ -259,7 +259,7 @@ def _user_route(table: RouteTable, route: Route, problems: list[RouteProblem]) -
         None,
         prefix,
         explicit=False,
-        uncertain=f"service tag {prefix!r}: whether it contains the KMS IPs is not documented (§1.5)",
+        uncertain=f"service tag {prefix!r}: whether it contains the KMS IPs is not documented (docs/rules.md#service-tags)",
         **base,  # type: ignore[arg-type]
     )
 

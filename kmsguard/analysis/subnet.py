@@ -23,6 +23,7 @@ from kmsguard.analysis.verdict import (
     worst,
 )
 from kmsguard.catalog import Catalog, Cloud, Endpoint, load_catalog
+from kmsguard.findings import Finding
 from kmsguard.model import (
     Network,
     NetworkInterface,
@@ -130,6 +131,7 @@ def cloud_for(
                 Outcome.UNKNOWN,
                 subnet.origin.urn,
                 settle="declare the VNet in the stack or set the cloud in config",
+                finding=Finding.UNKNOWN_CLOUD,
             ),
         )
     if not isinstance(location, str) or not location.strip():
@@ -143,6 +145,7 @@ def cloud_for(
                 Outcome.UNKNOWN,
                 vnet.origin.urn,
                 settle="set the location explicitly, or set the cloud in config",
+                finding=Finding.UNKNOWN_CLOUD,
             ),
         )
     name = catalog.cloud_of_location(location)
@@ -155,10 +158,11 @@ def cloud_for(
             location,
             Step(
                 "cloud",
-                f"location {location}: {note} (§1.3)",
+                f"location {location}: {note} (docs/rules.md#location-to-cloud)",
                 Outcome.UNKNOWN,
                 vnet.origin.urn,
                 settle="set the cloud and extraEndpoints in config",
+                finding=Finding.UNKNOWN_CLOUD,
             ),
         )
     return catalog.cloud(name), location, None
@@ -218,7 +222,7 @@ def _notes(index: NetworkIndex, subnet: Subnet, cloud: Cloud, location: str) -> 
         notes.append(
             Step(
                 "cloud",
-                f"{cloud.display_name}: this cloud is closed; its KMS endpoint is kept for old templates (§1.3)",
+                f"{cloud.display_name}: this cloud is closed; its KMS endpoint is kept for old templates (docs/rules.md#location-to-cloud)",
                 Outcome.INFO,
             )
         )

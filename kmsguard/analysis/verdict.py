@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from kmsguard.findings import Finding
+
 
 class Verdict(StrEnum):
     REACHABLE = "reachable"
@@ -48,6 +50,14 @@ class Step:
     settle: str = ""
     # For blocking steps: the change that removes this block.
     fix: Fix | None = None
+    # What the analysis found, set where it decides; required on blocking and unknown steps.
+    finding: Finding | None = None
+
+    def __post_init__(self) -> None:
+        # A closed vocabulary only helps if no deciding step escapes it (tests/findings checks the
+        # documentation of each); a missing finding is a bug of the analysis, caught at its source.
+        if self.finding is None and self.outcome in (Outcome.BLOCK, Outcome.UNKNOWN):
+            raise ValueError(f"a {self.outcome} step needs a finding: {self.kind}: {self.detail}")
 
 
 def combine(outcomes: Iterable[Outcome]) -> Verdict:

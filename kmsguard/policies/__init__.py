@@ -11,10 +11,8 @@ port (start-up) without loading them.
 
 from __future__ import annotations
 
-import threading
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -30,9 +28,10 @@ from pulumi_policy import (
 
 from kmsguard.config import CONFIG_PROPERTIES
 from kmsguard.errors import KmsguardError
+from kmsguard.findings import Finding
 from kmsguard.policies import decode_once
-from kmsguard.policies.links import ACTIVATION_DOCS, DOCS
-from kmsguard.policies.servicer import around_each_call
+from kmsguard.policies import scope as call_scope
+from kmsguard.policies.links import ACTIVATION_DOCS, DOCS, with_finding
 
 if TYPE_CHECKING:
     from kmsguard.analysis import NetworkResult
@@ -46,6 +45,7 @@ UNVERIFIED = "kms-unverified"
 AUTOFIX = "kms-route-autofix"
 INPUTS = "kms-inputs"
 ROUTE_TABLE = "azure-native:network:RouteTable"
+ROUTE = "azure-native:network:Route"
 
 
 def raw(props: Any) -> Any:
@@ -86,30 +86,105 @@ def _remember_inputs(args: ResourceValidationArgs) -> None:
     bag = raw(args.props)
     if isinstance(bag, dict):
         _inputs_by_urn[args.urn] = bag
+        if args.resource_type == ROUTE:
+            _standalone_routes[args.urn] = bag
+
+
+# Standalone Route resources seen so far (Remediate and Analyze of kms-inputs), for the autofix of
+# a route table registered after them. The engine sends a resource to the pack when the program
+# registers it (§1.3 step 2), so a Route that names its table through ``table.name`` always comes
+# after the table: then the table's Remediate cannot know it, and kms-reachability reports the
+# duplicate the autofix made (``duplicate_routes``). A Route naming its table by a plain string
+# may be registered first; then the autofix counts its prefix as declared.
+_standalone_routes: dict[str, Mapping[str, Any]] = {}
+
+
+def _known_text(value: Any) -> str | None:
+    from kmsguard.remediate import is_unknown, plain
+
+    value = plain(value)
+    return value.lower() if isinstance(value, str) and value and not is_unknown(value) else None
+
+
+def sibling_routes(table: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The standalone Routes recorded so far that name this table (routeTableName, and the same
+    resource group where both are known), as route objects for ``plan_kms_routes``."""
+    name = _known_text(table.get("routeTableName")) or _known_text(table.get("name"))
+    if name is None:
+        return []
+    group = _known_text(table.get("resourceGroupName"))
+    out: list[dict[str, Any]] = []
+    for route in tuple(_standalone_routes.values()):
+        if _known_text(route.get("routeTableName")) != name:
+            continue
+        other = _known_text(route.get("resourceGroupName"))
+        if group is not None and other is not None and other != group:
+            continue
+        out.append(
+            {
+                "name": route.get("routeName", route.get("name")),
+                "addressPrefix": route.get("addressPrefix"),
+                "nextHopType": route.get("nextHopType"),
+            }
+        )
+    return out
+
+
+# --- kms-reachability's config, for the autofix -------------------------------------------------
+
+# The config lives once, on kms-reachability (DESIGN), but pulumi_policy gives each policy only its
+# own config, so the autofix cannot read ``internetNextHopDenied`` through its args, nor
+# kms-unverified the config its analysis needs. Configure precedes every Remediate (§1.3 step 1.6):
+# the pack's Configure is wrapped to record kms-reachability's properties in the call scopes'
+# module (a read-only copy; nothing the SDK does changes). It reads only the Configure request of
+# the gRPC protocol, no SDK internals, so it is wired on import, whatever the SDK version.
+
+
+def remember_reachability_config() -> bool:
+    """Record kms-reachability's config at each Configure. Idempotent; installed on import."""
+    from kmsguard.policies.servicer import servicer_class
+
+    servicer = servicer_class()
+    if servicer is None:
+        return False
+    method: Any = servicer.Configure
+    if getattr(method, "_kmsguard_remembers_config", False):
+        return True
+
+    import functools
+
+    @functools.wraps(method)
+    def wrapped(self: Any, request: Any, context: Any) -> Any:
+        try:
+            from google.protobuf import json_format
+
+            props = (
+                json_format.MessageToDict(request.policyConfig[REACHABILITY].properties)
+                if REACHABILITY in request.policyConfig
+                else {}
+            )
+        except Exception:  # never fail Configure; the autofix then reads the defaults
+            props = {}
+        call_scope.record_reachability_config(props if isinstance(props, dict) else {})
+        # Configure starts each engine operation (§1.3): routes of an earlier one are not this one's.
+        _standalone_routes.clear()
+        return method(self, request, context)
+
+    wrapped._kmsguard_remembers_config = True  # type: ignore[attr-defined]
+    servicer.Configure = wrapped
+    return True
+
+
+def internet_next_hop_denied() -> bool:
+    """kms-reachability's ``internetNextHopDenied`` as configured (a landing-zone policy)."""
+    return call_scope.reachability_config().get("internetNextHopDenied") is True
 
 
 # --- one analysis per AnalyzeStack call, shared by the stack policies ----------------------------
 
-_shared = threading.local()
-
 
 def _fingerprint(args: StackValidationArgs) -> tuple[str, ...]:
     return tuple(r.urn for r in args.resources)
-
-
-def _call_of(report: ReportViolation) -> object | None:
-    """The AnalyzeStack call a policy's report function belongs to, or ``None`` if it cannot be told.
-
-    pulumi_policy (1.21) builds one report function per policy and call, bound to that call's
-    response message, so the message identifies the call. Without it, a result left over from an
-    earlier call on the same thread (same URNs, other properties or config) could be reused.
-    """
-    names = getattr(getattr(report, "__code__", None), "co_freevars", ())
-    for name, cell in zip(names, getattr(report, "__closure__", None) or (), strict=False):
-        if name == "response":
-            response: object = cell.cell_contents
-            return response
-    return None
 
 
 def analyze_resources(
@@ -127,23 +202,84 @@ def analyze_resources(
     from kmsguard.config import parse_settings
 
     settings = parse_settings(config, f"policy config of {REACHABILITY}")
-    network = collect(resources)
+    # The engine hands resources over in the order their registrations completed, which the real
+    # engine's parallel steps vary from run to run; in URN order the verdicts, messages and reports are
+    # the same whichever engine ran and however its steps interleaved.
+    network = collect(sorted(resources, key=lambda r: r.urn))
     if into is not None:
         into.network = network
-    return analyze(network, settings)
+    result = analyze(network, settings)
+    if config.get("internetNextHopDenied") is True:
+        result = firewall_instead_of_routes(result)
+    return result
+
+
+FIREWALL_CODE = (
+    "rule_collections=[kmsguard.pulumi.kms_network_rule_collection(cloud)] on the hub's "
+    "FirewallPolicyRuleCollectionGroup, or auto_kms_routes(internet_next_hop_denied=True, "
+    "firewall_policy=policy, firewall_policy_name=policy.name, resource_group_name=rg.name)"
+)
+
+
+def firewall_instead_of_routes(result: NetworkResult) -> NetworkResult:
+    """``internetNextHopDenied``: each "add /32 → Internet routes" fix becomes the firewall rule.
+
+    Where a landing-zone policy forbids next hop Internet, the documented alternative is an Azure
+    Firewall network rule allowing TCP 1688 to the KMS IPs (§3.3, §6.2; only network rules match
+    TCP 1688), with the KMS traffic sent to that firewall: a tunnel to a VPN/ExpressRoute gateway
+    never reaches it and stays blocked (§1.2). The replacement is not re-analysed, so the fixes
+    are no longer marked as checked.
+    """
+    from dataclasses import replace
+
+    from kmsguard.analysis import Fix
+
+    subnets = []
+    for subnet in result.subnets:
+        if not any(f.kind == "add-routes" for f in subnet.fixes):
+            subnets.append(subnet)
+            continue
+        fixes: list[Fix] = []
+        for fix in subnet.fixes:
+            if fix.kind != "add-routes":
+                fixes.append(fix)
+                continue
+            routes = fix.data.get("routes")
+            ips = [
+                str(r.get("addressPrefix", "")).removesuffix("/32")
+                for r in (routes if isinstance(routes, list) else [])
+                if isinstance(r, dict)
+            ]
+            fixes.append(
+                Fix(
+                    "add-firewall-rule",
+                    "the Azure Firewall that egresses this traffic",
+                    None,
+                    f"next hop Internet is denied (internetNextHopDenied), so instead of /32 → Internet routes on "
+                    f"{fix.target}: allow TCP 1688 to {', '.join(ips) or 'the KMS IPs'} with a network rule on the "
+                    "Azure Firewall that egresses this traffic (docs/rules.md#firewall-network-rules), and route the KMS traffic to that "
+                    "firewall (VirtualAppliance), not to a VPN/ExpressRoute gateway: a tunnel to on-premises "
+                    "never reaches the firewall, and KMS refuses an on-premises source (docs/rules.md#azure-public-source)",
+                    FIREWALL_CODE,
+                    {"ips": ips, "instead_of": fix.target},
+                )
+            )
+        subnets.append(replace(subnet, fixes=tuple(fixes), fixes_verified=False))
+    return replace(result, subnets=tuple(subnets))
 
 
 @dataclass
 class Shared:
     """What one AnalyzeStack call's stack policies share: built once, read by all, never written to."""
 
-    key: tuple[object | None, tuple[str, ...]]
+    key: tuple[str, ...]  # the URNs of the call's resources, in the order the engine sent them
     resources: list[PulumiResource]
     network: Network | None = None
     result: NetworkResult | None = None
-
-    def matches(self, key: tuple[object | None, tuple[str, ...]]) -> bool:
-        return self.key[0] is not None and self.key[0] is key[0] and self.key[1] == key[1]
+    # The kms-reachability config ``result`` was analysed under.
+    config: Mapping[str, Any] | None = None
+    # kms-reachability rejected its config in this call (it reported the key, once, at its level).
+    config_rejected: bool = False
 
 
 def _stack_resources(args: StackValidationArgs) -> list[PulumiResource]:
@@ -172,56 +308,56 @@ def _stack_props(urn: str, outputs: Any) -> Any:
     return merge_inputs(outputs, inputs)
 
 
-def shared_for(args: StackValidationArgs, report: ReportViolation) -> Shared:
-    """This call's shared slot: the one ``kms-reachability`` filled, or a fresh one with the resources.
+def shared_for(args: StackValidationArgs) -> Shared:
+    """This call's shared slot: the one an earlier stack policy of the call filled, or a fresh one.
 
-    All stack policies run on the same gRPC worker thread within one AnalyzeStack call, so a
-    thread-local slot keyed by the call and the resources' URNs carries the work across. The slot
-    holds the call's response message, so its identity cannot be reused while cached. A slot left
-    over from an earlier call never matches (another response message), so it is only replaced.
+    The slot lives on the call's ``CallScope`` (``kmsguard.policies.scope``), so it can never outlive
+    its call or be taken for another call's. Without a scope (the SDK as it is: in-process use, or an
+    unsupported pulumi_policy) every stack policy gets a fresh slot and analyses on its own; the
+    analysis is a pure function of the resources and the config, so the answers are the same.
     """
-    key = (_call_of(report), _fingerprint(args))
-    cached = getattr(_shared, "value", None)
-    if isinstance(cached, Shared) and cached.matches(key):
-        return cached
+    scope = call_scope.current()
+    key = _fingerprint(args)
+    if scope is not None and scope.shared is not None and scope.shared.key == key:
+        return scope.shared
     fresh = Shared(key, _stack_resources(args))
-    _shared.value = fresh
+    if scope is not None:
+        scope.shared = fresh
     return fresh
 
 
 def release_after_each_call() -> bool:
-    """Drop the thread's shared slot when each ``AnalyzeStack`` call of the pack ends.
+    """Drop what the stack policies share when each ``AnalyzeStack`` call of the pack ends.
 
-    A slot left over is never reused (see ``shared_for``), but it keeps the whole call alive (its
-    resources, network and results) until the next call's first stack policy replaces it, after
-    the SDK has already decoded the next request: on the 10,000-resource bench estate that was
-    about a sixth of the second call's peak memory. Called by ``policy/__main__.py`` only, like
-    ``decode_once.install``. Idempotent; ``False`` if the SDK has no servicer to wrap.
+    The shared slot lives on the call's scope, which ends with the call; this installs the scopes
+    (without the decoding memo or the collector pause). Idempotent; ``False`` on an unsupported
+    pulumi_policy (nothing is changed then).
     """
-    return around_each_call("AnalyzeStack", "_kmsguard_releases_shared", _releasing_shared)
+    return call_scope.install(share_decoding=False, pause_gc=False)
 
 
-@contextmanager
-def _releasing_shared() -> Iterator[None]:
-    try:
-        yield
-    finally:
-        _shared.value = None
+def _analysis_for(args: StackValidationArgs, *, producer: bool) -> NetworkResult | None:
+    """``kms-reachability`` (first in the pack) computes and shares; the others reuse it.
 
-
-def _analysis_for(args: StackValidationArgs, report: ReportViolation, *, producer: bool) -> NetworkResult:
-    """``kms-reachability`` (first in the pack) computes and shares; the others reuse it."""
+    Every analysis runs under kms-reachability's config for this call: the producer's own args, or,
+    when kms-reachability is disabled or failed, the config the engine gave it (``reachability_config``),
+    never the defaults in its place. ``None`` for the others when kms-reachability rejected its
+    config in this call: the same config would fail the same way, and the key is reported once, by it.
+    """
+    shared = shared_for(args)
     if producer:
-        # A fresh slot: the config may differ from any earlier call's, so nothing is reused.
-        _shared.value = None
-    shared = shared_for(args, report)
-    if producer:
-        shared.result = analyze_resources(shared.resources, args.get_config(), into=shared)
+        from kmsguard.config import parse_settings
+
+        config = args.get_config()
+        shared.config_rejected = True
+        parse_settings(config, f"policy config of {REACHABILITY}")  # a bad key raises here, named
+        shared.config_rejected = False
+        shared.result = analyze_resources(shared.resources, config, into=shared)
+        shared.config = config
         return shared.result
-    if shared.result is not None:
+    if shared.result is not None or shared.config_rejected:
         return shared.result
-    # kms-reachability is disabled (or failed): its config is not visible here, so defaults apply.
-    return analyze_resources(shared.resources, {}, into=shared)
+    return analyze_resources(shared.resources, call_scope.reachability_config(), into=shared)
 
 
 # --- secrets: Analyze and AnalyzeStack receive them unwrapped, Remediate wrapped ------------------
@@ -272,44 +408,103 @@ def _guarded(policy: str, report: ReportViolation, run: Any) -> None:
     try:
         run()
     except KmsguardError as exc:
-        report(f"kmsguard could not evaluate the stack: {exc}", None)
+        report(with_finding(f"kmsguard could not evaluate the stack: {exc}", Finding.NOT_EVALUATED), None)
     except Exception as exc:  # any escape would be a gRPC error or a silent pass
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        report(f"kmsguard internal error in {policy} (the stack was not verified): {tb}", None)
+        report(
+            with_finding(
+                f"kmsguard internal error in {policy} (the stack was not verified): {tb}",
+                Finding.NOT_EVALUATED,
+            ),
+            None,
+        )
 
 
 def _validate_reachability(args: StackValidationArgs, report: ReportViolation) -> None:
-    call = report
     report = _redacting(report)
 
     def run() -> None:
         from kmsguard.analysis import Verdict
         from kmsguard.policies.messages import blocked_message
 
-        result = _analysis_for(args, call, producer=True)
+        result = _analysis_for(args, producer=True)
+        assert result is not None
         for subnet in result.subnets:
             if subnet.verdict is Verdict.BLOCKED:
                 report(blocked_message(subnet), subnet.urn)
+        network = shared_for(args).network
+        if network is not None:
+            for urn, message in duplicate_routes(network):
+                report(with_finding(message, Finding.ROUTE_DUPLICATE), urn)
 
     _guarded(REACHABILITY, report, run)
 
 
 def _validate_unverified(args: StackValidationArgs, report: ReportViolation) -> None:
-    call = report
     report = _redacting(report)
 
     def run() -> None:
         from kmsguard.analysis import Verdict
-        from kmsguard.policies.messages import unknown_message
+        from kmsguard.policies.messages import problem_message, unknown_message
 
-        result = _analysis_for(args, call, producer=False)
+        result = _analysis_for(args, producer=False)
+        if result is None:
+            return
         for problem in result.problems:
-            report(f"{problem.where}: {problem.prop}: {problem.message}", problem.urn)
+            report(problem_message(problem), problem.urn)
         for subnet in result.subnets:
             if subnet.verdict is Verdict.UNKNOWN:
                 report(unknown_message(subnet), subnet.urn)
 
     _guarded(UNVERIFIED, report, run)
+
+
+def duplicate_routes(network: Network) -> list[tuple[str | None, str]]:
+    """Route tables where an inline route and a standalone ``Route`` declare the same KMS prefix.
+
+    A RouteTable's PUT replaces its whole route list, so inline routes and standalone Routes on one
+    table overwrite each other at every deployment and can delete each other (pulumi-mechanics
+    §3.3, "Do not mix inline and standalone resource"); with the same prefix twice, which one Azure
+    keeps changes from one `pulumi up` to the next. The usual cause is ``kms-route-autofix``: a
+    Route that names its table through ``table.name`` is registered after the table, so the
+    table's Remediate cannot see it (§1.3) and appends the same /32 inline. Only prefixes that
+    contain a KMS IP are reported here (the mixing itself is a kms-unverified problem).
+    """
+    import ipaddress
+
+    from kmsguard.analysis.match import parse_prefix
+    from kmsguard.catalog import load_catalog
+
+    catalog = load_catalog()
+    kms = {ipaddress.IPv4Address(e.ip) for cloud in catalog.clouds.values() for e in cloud.endpoints}
+    out: list[tuple[str | None, str]] = []
+    for table in network.route_tables.values():
+        if not isinstance(table.routes, tuple):
+            continue
+        inline = [r for r in table.routes if r.urn is None and isinstance(r.address_prefix, str)]
+        standalone = [r for r in table.routes if r.urn is not None and isinstance(r.address_prefix, str)]
+        pairs: list[str] = []
+        for r in inline:
+            prefix = parse_prefix(r.address_prefix)
+            if prefix is None or not any(ip in prefix for ip in kms):
+                continue
+            for other in standalone:
+                if isinstance(other.address_prefix, str) and parse_prefix(other.address_prefix) == prefix:
+                    pairs.append(f"{prefix} (inline route {r.name}; standalone Route {other.name})")
+        if pairs:
+            out.append(
+                (
+                    table.origin.urn,
+                    f"route table {table.origin.name}: the same KMS prefix is declared inline and as a standalone "
+                    f"Route: {'; '.join(pairs)}. The table's PUT replaces its whole route list, so each "
+                    "`pulumi up` overwrites one set with the other and KMS routing flaps. If kms-route-autofix "
+                    "added the inline routes, it could not see the standalone Routes (they are registered after "
+                    "the table): keep the KMS routes in one place only — set kms-route-autofix to disabled for "
+                    "this stack and keep the standalone Routes (KmsRoutes), or drop them and let the autofix "
+                    "add the inline routes.",
+                )
+            )
+    return out
 
 
 # --- kms-route-autofix ---------------------------------------------------------------------------
@@ -330,15 +525,31 @@ def _remediate_routes(args: ResourceValidationArgs) -> Mapping[str, Any] | None:
         bag = raw(props)
         if not isinstance(bag, dict):
             return None
+        if internet_next_hop_denied():
+            # Next hop Internet is forbidden here: kms-reachability proposes the firewall rule.
+            return None
         # A secret route list is a Secret of proxies here; the proxy re-wraps the new list as secret.
         existing = raw(plain(bag.get("routes")))
-        plan = plan_kms_routes(existing, bag.get("location"), bypass_appliances=False)
+        plan = plan_kms_routes(
+            existing, bag.get("location"), bypass_appliances=False, standalone=sibling_routes(bag)
+        )
         if not plan.added:
             return None
         props["routes"] = [*existing, *plan.added]  # type: ignore[index]
         return props
     except Exception:  # an escape fails the whole preview (§1.7); Analyze then reports the routes
         return None
+
+
+def _diversion(diverted: Sequence[str]) -> str:
+    """Where KMS traffic goes, never empty: with no route known to win, the reason is a route whose
+    prefix cannot be read (secret, unknown during the preview, or malformed) that may win for it."""
+    if diverted:
+        return "; ".join(diverted)
+    return (
+        "wherever a route whose address prefix cannot be read here (secret, unknown during this preview, "
+        "or malformed) sends it, which may be away from Internet"
+    )
 
 
 def _validate_routes(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -350,26 +561,41 @@ def _validate_routes(args: ResourceValidationArgs, report: ReportViolation) -> N
         from kmsguard.remediate import MAX_ROUTES, plan_kms_routes
 
         bag = raw(args.props)
-        if not isinstance(bag, dict):
+        if not isinstance(bag, dict) or internet_next_hop_denied():
+            # Denied: no route to propose; kms-reachability names the firewall rule instead.
             return
-        plan = plan_kms_routes(bag.get("routes"), bag.get("location"), bypass_appliances=False)
+        plan = plan_kms_routes(
+            bag.get("routes"), bag.get("location"), bypass_appliances=False, standalone=sibling_routes(bag)
+        )
     except Exception as exc:  # an escape would fail the whole preview
-        report(f"kmsguard internal error in {AUTOFIX}: {exc!r}", None)
+        report(with_finding(f"kmsguard internal error in {AUTOFIX}: {exc!r}", Finding.NOT_EVALUATED), None)
         return
     if plan.over_limit:
         report(
-            f"route table {args.name}: the KMS routes cannot be added without exceeding the {MAX_ROUTES}-route "
-            f"limit (§2.8); KMS traffic still goes {'; '.join(plan.diverted)}. Consolidate routes, or allow TCP 1688 "
-            "to the KMS IPs on the appliance.",
+            with_finding(
+                f"route table {args.name}: the KMS routes cannot be added without exceeding the {MAX_ROUTES}-route "
+                f"limit (docs/rules.md#route-limits); KMS traffic still goes {_diversion(plan.diverted)}. Consolidate routes, or allow TCP 1688 "
+                "to the KMS IPs on the appliance.",
+                Finding.ROUTE_LIMIT,
+            ),
             None,
         )
     elif plan.added:
         listing = ", ".join(f"{r['addressPrefix']} → Internet ({r['name']})" for r in plan.added)
-        report(f"route table {args.name}: KMS traffic goes {'; '.join(plan.diverted)}. Add {listing}.", None)
+        report(
+            with_finding(
+                f"route table {args.name}: KMS traffic goes {_diversion(plan.diverted)}. Add {listing}.",
+                Finding.ROUTE_MISSING,
+            ),
+            None,
+        )
     for ip in plan.conflicts:
         report(
-            f"route table {args.name}: a user /32 route sends KMS IP {ip} to another next hop; kmsguard never "
-            "rewrites user routes: change its nextHopType to Internet.",
+            with_finding(
+                f"route table {args.name}: a user /32 route sends KMS IP {ip} to another next hop; kmsguard never "
+                "rewrites user routes: change its nextHopType to Internet.",
+                Finding.ROUTE_CONFLICT,
+            ),
             None,
         )
 
@@ -444,6 +670,10 @@ kms_client_activation = StackValidationPolicy(
 def _record_remediate(args: ResourceValidationArgs) -> None:
     """Remediate is the only call that still marks secrets (§1.5): learn them, change nothing."""
     _learn_secrets(args.props)
+    if args.resource_type == ROUTE:
+        bag = raw(args.props)
+        if isinstance(bag, dict):
+            _standalone_routes[args.urn] = bag
 
 
 def _record_inputs(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -470,3 +700,8 @@ POLICIES: Sequence[StackValidationPolicy | ResourceValidationPolicy] = (
     kms_client_activation,
     kms_inputs,
 )
+
+# Installed on import (not only by policy/__main__.py like the call-scoped wrappers): it changes
+# nothing the SDK does, and a pack built from POLICIES without it would let the autofix add
+# Internet routes where kms-reachability's config denies them.
+remember_reachability_config()

@@ -22,7 +22,7 @@ NSG rule yields a "cannot tell" advisory, never silence.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pulumi_policy import ReportViolation, StackValidationArgs
@@ -31,8 +31,10 @@ from kmsguard.analysis.match import Tri, canonical, port_matches
 from kmsguard.catalog import WindowsImage, load_catalog
 from kmsguard.collect.azure_native.values import UNK, Secret, decode
 from kmsguard.collect.pulumi import PulumiResource, collect
+from kmsguard.findings import Finding as FindingId
 from kmsguard.model import ImageReference, Network, NetworkSecurityGroup, Unknown, VirtualMachine
 from kmsguard.policies import ACTIVATION, _guarded, _redacting, kms_client_activation, shared_for
+from kmsguard.policies.links import with_finding
 
 __all__ = ["ACTIVATION", "Finding", "activation_findings", "kms_client_activation", "validate"]
 
@@ -64,6 +66,7 @@ _READ_TYPES = frozenset({*SETUP_TYPES, *VM_NAME_PROPS})
 class Finding:
     urn: str
     message: str
+    id: FindingId = FindingId.ACTIVATION_SETUP
 
 
 # --- set-up resources ----------------------------------------------------------------------------
@@ -122,33 +125,40 @@ def _setup_edition(props: Mapping[str, Any]) -> str | None:
     return value
 
 
-def _inline_setups(props: Mapping[str, Any]) -> Iterator[Tri]:
-    """A scale set's own ``extensionProfile.extensions`` (§ pulumi-mechanics 3.1)."""
+def _inline_setups(props: Mapping[str, Any]) -> Iterator[tuple[Tri, str]]:
+    """A scale set's own ``extensionProfile.extensions`` (§ pulumi-mechanics 3.1), each with what
+    an uncertain answer means (the advisory must describe what the scale set really has)."""
     profile = props.get("virtualMachineProfile")
     if profile is UNK:
-        yield Tri.MAYBE
+        yield Tri.MAYBE, "its VM profile is unknown during this preview, so its extensions cannot be seen"
         return
     if not isinstance(profile, dict):
         return
     extensions = profile.get("extensionProfile")
     extensions = extensions.get("extensions") if isinstance(extensions, dict) else extensions
     if extensions is UNK:
-        yield Tri.MAYBE
+        yield Tri.MAYBE, "its extension list is unknown during this preview"
         return
     for item in extensions if isinstance(extensions, list) else ():
         if item is UNK:
-            yield Tri.MAYBE
+            yield Tri.MAYBE, "an extension in its VM profile is unknown during this preview"
         elif isinstance(item, dict):
             if _text(item.get("name")) == ACTIVATION_NAME:
-                yield Tri.YES
+                yield Tri.YES, ""
             else:
-                yield _is_activation_script(_script_of(item))
+                label = _text(item.get("name"))
+                yield (
+                    _is_activation_script(_script_of(item)),
+                    f"extension {label or '(unnamed)'} in its VM profile may set up activation, but its script is unknown",
+                )
 
 
 @dataclass
 class _Setups:
     by_vm: dict[str, Tri]
     editions: dict[str, str]
+    # For a MAYBE: what the VM or scale set has that may set up activation (or what is unknown).
+    maybe: dict[str, str] = field(default_factory=dict)
 
 
 def _link_setups(resources: Sequence[PulumiResource], decoded: Mapping[str, Any]) -> _Setups:
@@ -177,14 +187,21 @@ def _link_setups(resources: Sequence[PulumiResource], decoded: Mapping[str, Any]
         if text:
             targets.extend(names.get((link_prop, text.lower()), ()))
         edition = _setup_edition(props)
+        what = "a run command" if r.type == RUN_COMMAND else "an extension"
         for urn in targets:
             setups.by_vm[urn] = max(setups.by_vm.get(urn, Tri.NO), kind)
+            if kind is Tri.MAYBE:
+                setups.maybe.setdefault(
+                    urn, f"{what} on it ({r.name}) may set up activation, but its script is unknown"
+                )
             if edition:
                 setups.editions[urn] = edition
     for r in resources:
         if r.type == "azure-native:compute:VirtualMachineScaleSet":
-            for kind in _inline_setups(decoded[r.urn]):
+            for kind, why in _inline_setups(decoded[r.urn]):
                 setups.by_vm[r.urn] = max(setups.by_vm.get(r.urn, Tri.NO), kind)
+                if kind is Tri.MAYBE:
+                    setups.maybe.setdefault(r.urn, why)
     return setups
 
 
@@ -321,7 +338,9 @@ def activation_findings(resources: Sequence[PulumiResource], network: Network | 
     decoded = {r.urn: decode(r.props) for r in resources if r.urn in read}
     decoded = {u: (p if isinstance(p, dict) else {}) for u, p in decoded.items()}
     if network is None:
-        network = collect(resources)
+        # In URN order, as kms-reachability collects it (analyze_resources), so the findings come in
+        # the same order whether or not the network is shared.
+        network = collect(sorted(resources, key=lambda r: r.urn))
     setups = _link_setups(resources, decoded)
     findings: list[Finding] = []
     # Per NSG key: the VMs of a subnet share its NSG, which may hold a thousand rules.
@@ -350,13 +369,13 @@ def activation_findings(resources: Sequence[PulumiResource], network: Network | 
             what = (
                 "nothing in the stack sets up KMS activation"
                 if setup is Tri.NO
-                else "a run command or extension on it may set up activation, but its script is unknown"
+                else setups.maybe.get(urn, "something on it may set up activation, but it cannot be seen")
             )
             findings.append(
                 Finding(
                     urn,
                     f"{lead}, and {what}. A custom image can be RETAIL or AVMA and fail activation with "
-                    f"0xC004F074 or 0xC004FD01 however good the network is (§8.1). {_SETUP_HINT}.",
+                    f"0xC004F074 or 0xC004FD01 however good the network is (docs/rules.md#image-channel). {_SETUP_HINT}.",
                 )
             )
         if _azure_edition(vm.image, setups.editions.get(urn)):
@@ -366,7 +385,8 @@ def activation_findings(resources: Sequence[PulumiResource], network: Network | 
                         Finding(
                             urn,
                             f"Azure Edition {kind} {name}: cannot tell whether an NSG denies AzurePlatformIMDS "
-                            f"({nsg.why}); a denied IMDS shows the activation watermark (§8.4).",
+                            f"({nsg.why}); a denied IMDS shows the activation watermark (docs/rules.md#azure-edition-imds).",
+                            FindingId.AZURE_EDITION_IMDS,
                         )
                     )
                     continue
@@ -379,8 +399,9 @@ def activation_findings(resources: Sequence[PulumiResource], network: Network | 
                             urn,
                             f"Azure Edition {kind} {name}: {rule} {verb} AzurePlatformIMDS. KMS activation can "
                             "succeed, but Windows shows the activation watermark because the attested state "
-                            "comes from IMDS 169.254.169.254 (§8.4). Remove the rule, or allow "
+                            "comes from IMDS 169.254.169.254 (docs/rules.md#azure-edition-imds). Remove the rule, or allow "
                             "AzurePlatformIMDS ahead of it.",
+                            FindingId.AZURE_EDITION_IMDS,
                         )
                     )
     return findings
@@ -388,15 +409,14 @@ def activation_findings(resources: Sequence[PulumiResource], network: Network | 
 
 def validate(args: StackValidationArgs, report: ReportViolation) -> None:
     """The ``kms-client-activation`` policy (``kmsguard.policies.kms_client_activation``)."""
-    call = report
     report = _redacting(report)
 
     def run() -> None:
         # The resources and network kms-reachability already built in this call (or built here).
-        shared = shared_for(args, call)
+        shared = shared_for(args)
         if shared.network is None:
-            shared.network = collect(shared.resources)
+            shared.network = collect(sorted(shared.resources, key=lambda r: r.urn))
         for finding in activation_findings(shared.resources, shared.network):
-            report(finding.message, finding.urn)
+            report(with_finding(finding.message, finding.id), finding.urn)
 
     _guarded(ACTIVATION, report, run)

@@ -8,32 +8,30 @@ resource policies, and on an estate of thousands of resources that repeated deco
 than the analysis itself. The kmsguard policies only read the properties (through ``raw``), never
 write them, so one decoding can serve them all.
 
-``install()`` (called by ``policy/__main__.py`` only, so the library and its tests keep the SDK as
-it is) wraps the servicer's ``AnalyzeStack`` and ``Analyze``: for the length of one call, on that
-call's thread, those three functions return the result they already produced for the same object.
+``patch_sdk()`` (applied by ``kmsguard.policies.scope.install``, which checks the SDK version for
+every patch; the library and its tests keep the SDK as it is) replaces those three functions in
+pulumi_policy's policy module: inside a ``CallScope`` (one AnalyzeStack or Analyze call of the
+pack, on that call's context) they return the result they already produced for the same object.
 ``Remediate`` already decodes once (a remediation may rewrite the properties, so it must not be
-shared), and every other RPC, every other thread and every other call sees the SDK unchanged. Each policy still gets its own
-``PolicyResource`` objects, and the values in them are exactly what the SDK would have built.
-If the installed pulumi_policy is not the version this was written against, nothing is changed.
+shared) and opens no scope, so it, every other RPC and every code outside a call see the SDK
+unchanged. Each policy still gets its own ``PolicyResource`` objects, and the values in them are
+exactly what the SDK would have built.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-from kmsguard.policies.servicer import around_each_call, servicer_class
+from kmsguard.policies import scope as call_scope
 
-SUPPORTED_VERSIONS = ("1.21.0",)
-
-_state = threading.local()
+# Kept for callers that read it here; the check itself is call_scope.supported().
+SUPPORTED_VERSIONS = call_scope.SUPPORTED_VERSIONS
 
 
 def _memo() -> dict[tuple[str, int], tuple[object, object]] | None:
-    memo: dict[tuple[str, int], tuple[object, object]] | None = getattr(_state, "memo", None)
-    return memo
+    scope = call_scope.current()
+    return scope.memo if scope is not None else None
 
 
 def _once(fn: Callable[..., Any], family: str) -> Callable[..., Any]:
@@ -55,6 +53,7 @@ def _once(fn: Callable[..., Any], family: str) -> Callable[..., Any]:
         return result
 
     wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
+    setattr(wrapper, _MARKER, True)
     return wrapper
 
 
@@ -83,36 +82,22 @@ class _JsonFormat:
 
 
 def install() -> bool:
-    """Share the decoding between the stack policies of this process's pack. Idempotent.
+    """Share the decoding between the policies of each call of this process's pack. Idempotent.
 
     Returns whether the sharing is in place (``False`` for an unsupported pulumi_policy)."""
+    return call_scope.install(share_decoding=True, pause_gc=False)
+
+
+def patch_sdk() -> None:
+    """Replace the SDK's decoding functions by their call-scoped memos (once; ``scope.install`` only)."""
     import importlib
 
-    from pulumi_policy.version import VERSION
-
     sdk: Any = importlib.import_module("pulumi_policy.policy")  # its module globals are replaced
-
-    servicer = servicer_class()
-    if VERSION not in SUPPORTED_VERSIONS or servicer is None:
-        return False
-    if getattr(servicer.AnalyzeStack, _MARKER, False):
-        return True
+    if getattr(sdk.deserialize_properties, _MARKER, False):
+        return
     sdk.json_format = _JsonFormat(sdk.json_format)
     sdk.deserialize_properties = _once(sdk.deserialize_properties, "deserialize_properties")
     sdk.unknown_checking_proxy = _once(sdk.unknown_checking_proxy, "unknown_checking_proxy")
-    around_each_call("AnalyzeStack", _MARKER, _one_memo)
-    around_each_call("Analyze", _MARKER, _one_memo)
-    return True
 
 
 _MARKER = "_kmsguard_decode_once"
-
-
-@contextmanager
-def _one_memo() -> Iterator[None]:
-    """One decoding memo for the length of a call."""
-    _state.memo = {}
-    try:
-        yield
-    finally:
-        _state.memo = None

@@ -8,8 +8,8 @@ work finds anything, because those objects form no reference cycles (reference c
 The collector is paused while at least one ``AnalyzeStack`` call runs and resumed after the last
 one ends, as it was; every other RPC runs with it as configured.
 
-``install()`` is called by ``policy/__main__.py`` only, like ``decode_once``: the library and its
-tests keep the SDK as it is.
+The pause is one feature of the pack's call scopes (``kmsguard.policies.scope.install``, which checks
+the SDK version for all of them); the library and its tests keep the SDK as it is.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ import gc
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-from kmsguard.policies.servicer import around_each_call
 
 _lock = threading.Lock()
 _active = 0
@@ -45,6 +43,8 @@ def paused() -> Iterator[None]:
 
 
 def install() -> bool:
-    """Run the pack's ``AnalyzeStack`` with the collector paused. Idempotent; ``False`` if the SDK
-    has no servicer to wrap (nothing is changed then)."""
-    return around_each_call("AnalyzeStack", "_kmsguard_gc_paused", paused)
+    """Run the pack's ``AnalyzeStack`` with the collector paused. Idempotent; ``False`` on an
+    unsupported pulumi_policy (nothing is changed then)."""
+    from kmsguard.policies import scope
+
+    return scope.install(share_decoding=False, pause_gc=True)

@@ -4,37 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from kmsguard.analysis import EndpointResult, Outcome, Step, SubnetResult, Verdict
-from kmsguard.policies.links import DOCS
+from kmsguard.findings import Finding
+from kmsguard.policies.links import docs_line, with_finding
 
-# Sections of docs/findings.md, for findings without a more specific one.
-BLOCKED_ANCHOR = "kms-reachability"
-UNKNOWN_ANCHOR = "kms-unverified"
+if TYPE_CHECKING:
+    from kmsguard.model.network import Problem
 
-# Fix kind → docs anchor of the finding it repairs.
-FINDING_ANCHORS = {
-    "add-routes": "forced-tunneling",
-    "change-route": "forced-tunneling",
-    "add-nsg-rule": "nsg-deny",
-    "remove-nsg-rule": "azureplatformlkm-deny",
-    "add-firewall-rule": "firewall-rule",
-    "remove-snat-range": "firewall-snat",
-    "add-nat-gateway": "no-outbound",
-    "add-dns-records": "dns-shadowing",
-    "change-admin-rule": "admin-rule",
-}
-UNKNOWN_ANCHORS = {
-    "route": "unknown-route",
-    "dns": "unknown-dns",
-    "nsg": "unknown-filtering",
-    "admin-rule": "unknown-filtering",
-    "firewall": "unknown-firewall",
-    "egress": "unknown-outbound",
-    "appliance": "unknown-appliance",
-    "cloud": "unknown-cloud",
-    "input": "invalid-input",
-}
+
+def problem_message(problem: Problem) -> str:
+    """kms-unverified's message for a malformed resource (by name and property)."""
+    return with_finding(f"{problem.where}: {problem.prop}: {problem.message}", Finding.INVALID_INPUT)
 
 
 def _all_endpoints(s: SubnetResult) -> list[EndpointResult]:
@@ -119,10 +101,7 @@ def blocked_message(s: SubnetResult) -> str:
             lines.append(f"{i}. {fix.detail}")
             if fix.code:
                 lines.append(f"   Pulumi: {fix.code}")
-    anchors = list(dict.fromkeys(FINDING_ANCHORS.get(f.kind, BLOCKED_ANCHOR) for f in s.fixes)) or [
-        BLOCKED_ANCHOR
-    ]
-    lines.append("Docs: " + ", ".join(f"{DOCS}#{a}" for a in anchors))
+    lines.append(docs_line(step.finding for step in blocking if step.finding is not None))
     return "\n".join(lines)
 
 
@@ -140,8 +119,5 @@ def unknown_message(s: SubnetResult) -> str:
     if settle:
         lines.append("To settle it:")
         lines.extend(f"- {t}" for t in settle)
-    anchors = list(dict.fromkeys(UNKNOWN_ANCHORS.get(step.kind, UNKNOWN_ANCHOR) for step in steps)) or [
-        UNKNOWN_ANCHOR
-    ]
-    lines.append("Docs: " + ", ".join(f"{DOCS}#{a}" for a in anchors))
+    lines.append(docs_line(step.finding for step in steps if step.finding is not None))
     return "\n".join(lines)

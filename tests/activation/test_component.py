@@ -178,7 +178,7 @@ ERRORS: list[tuple[dict[str, Any], str]] = [
     (
         {"image_reference": None, "windows_version": "2022", "windows_edition": "Enterprise"},
         "KmsActivation a: edition: no KMS client setup key (GVLK) for Windows version '2022' edition 'Enterprise' "
-        "(§8.2); kmsguard/catalog/data/gvlk.json lists the known pairs",
+        "(docs/rules.md#image-channel); kmsguard/catalog/data/gvlk.json lists the known pairs",
     ),
 ]
 

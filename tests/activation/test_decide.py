@@ -59,7 +59,7 @@ CASES: list[tuple[str, Decision]] = [
         Decision(
             "RETAIL",
             "stop",
-            "channel RETAIL on a multi-session (ServerRdsh) image: changing its key cannot be undone (§8.1); "
+            "channel RETAIL on a multi-session (ServerRdsh) image: changing its key cannot be undone (docs/rules.md#image-channel); "
             "nothing was changed",
         ),
     ),

@@ -31,7 +31,7 @@ SETUP_HINT = (
 )
 CONSEQUENCE = (
     "A custom image can be RETAIL or AVMA and fail activation with 0xC004F074 or 0xC004FD01 however good the "
-    "network is (§8.1)."
+    "network is (docs/rules.md#image-channel)."
 )
 MARKETPLACE_2022 = {
     "publisher": "MicrosoftWindowsServer",
@@ -58,7 +58,17 @@ def advisories(pack: PackProcess, resources: list[PackResource]) -> list[tuple[s
     violations.extend(pack.analyze_stack(resources))
     found = [v for v in violations if v.policy == POLICY]
     assert all(v.level == "advisory" and v.message.startswith(DESCRIPTION + "\n") for v in found)
-    return [(v.urn, v.message.split("\n", 1)[1]) for v in found]
+    # Each message ends with its finding (tests/findings checks the sections); the text before it is asserted.
+    out = []
+    for v in found:
+        text, docs = v.message.split("\n", 1)[1].rsplit("\n", 1)
+        assert docs in {
+            "Docs: docs/findings.md#kms-activation-setup (KMS-ACTIVATION-SETUP)",
+            "Docs: docs/findings.md#kms-azure-edition-imds (KMS-AZURE-EDITION-IMDS)",
+        }, docs
+        assert ("IMDS" in docs) == ("AzurePlatformIMDS" in text)
+        out.append((v.urn, text))
+    return out
 
 
 def test_policy_is_listed_as_advisory_stack_policy() -> None:
@@ -124,7 +134,7 @@ def test_extension_with_unknown_script_is_cannot_tell(pack: PackProcess) -> None
     [(urn, message)] = advisories(pack, [vm, extension])
     assert urn == vm.urn
     assert message.startswith(
-        f"Windows VM app is built from custom or gallery image {GALLERY_IMAGE}, and a run command or extension on it "
+        f"Windows VM app is built from custom or gallery image {GALLERY_IMAGE}, and an extension on it (ext) "
         "may set up activation, but its script is unknown."
     )
 
@@ -138,16 +148,17 @@ def test_non_microsoft_publisher_and_attached_disk_are_custom(pack: PackProcess)
         "vendor", {"publisher": "contoso", "offer": "hardened-windows", "sku": "2022", "version": "latest"}
     )
     attached = windows_vm("migrated", None)
+    # In URN order, as every stack policy reports (kms-reachability collects the stack sorted by URN).
     assert advisories(pack, [third_party, attached]) == [
-        (
-            third_party.urn,
-            "Windows VM vendor is built from non-Microsoft image contoso/hardened-windows/2022, and nothing in the "
-            f"stack sets up KMS activation. {CONSEQUENCE} {SETUP_HINT}",
-        ),
         (
             attached.urn,
             "Windows VM migrated is built from no image reference (an attached or specialized OS disk), and nothing "
             f"in the stack sets up KMS activation. {CONSEQUENCE} {SETUP_HINT}",
+        ),
+        (
+            third_party.urn,
+            "Windows VM vendor is built from non-Microsoft image contoso/hardened-windows/2022, and nothing in the "
+            f"stack sets up KMS activation. {CONSEQUENCE} {SETUP_HINT}",
         ),
     ]
 
@@ -189,7 +200,7 @@ def test_azure_edition_with_nsg_denying_imds(pack: PackProcess) -> None:
             vm.urn,
             "Azure Edition VM ae: NSG nsg-app rule 200 deny-imds denies AzurePlatformIMDS. KMS activation can succeed, "
             "but Windows shows the activation watermark because the attested state comes from IMDS 169.254.169.254 "
-            "(§8.4). Remove the rule, or allow AzurePlatformIMDS ahead of it.",
+            "(docs/rules.md#azure-edition-imds). Remove the rule, or allow AzurePlatformIMDS ahead of it.",
         )
     ]
 

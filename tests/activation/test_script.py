@@ -99,7 +99,7 @@ BAD_TARGETS: list[tuple[tuple[str, str, str], dict[str, int], str]] = [
     (
         ("2022", "Essentials", "public"),
         {},
-        "activation: edition: no KMS client setup key (GVLK) for Windows version '2022' edition 'Essentials' (§8.2); "
+        "activation: edition: no KMS client setup key (GVLK) for Windows version '2022' edition 'Essentials' (docs/rules.md#image-channel); "
         "kmsguard/catalog/data/gvlk.json lists the known pairs",
     ),
     (
@@ -110,7 +110,7 @@ BAD_TARGETS: list[tuple[tuple[str, str, str], dict[str, int], str]] = [
     (
         ("2022", "Datacenter", "germany"),
         {},
-        "activation: cloud: Microsoft Cloud Deutschland (closed 2021-10-29): the cloud is closed and its KMS no longer answers (§1.1)",
+        "activation: cloud: Microsoft Cloud Deutschland (closed 2021-10-29): the cloud is closed and its KMS no longer answers (docs/rules.md#kms-endpoints)",
     ),
     (
         ("2022", "Datacenter", "public"),

@@ -1,8 +1,8 @@
 """The pack's three stack policies share one collected network per AnalyzeStack call.
 
-Driven through pulumi_policy's own servicer in-process (the SDK unchanged: ``decode_once`` is not
-installed here), with ``collect`` counted where the policies call it. The answers must be exactly
-those of each policy computed on its own.
+Driven through pulumi_policy's own servicer in-process with the pack's call scopes installed (without
+``decode_once``, which rewrites the SDK's module globals), with ``collect`` counted where the policies
+call it. The answers must be exactly those of each policy computed on its own.
 """
 
 from __future__ import annotations
@@ -24,9 +24,18 @@ from kmsguard.collect.pulumi import PulumiResource, collect
 from kmsguard.engine import PackResource
 from kmsguard.engine.driver import _analyzer_resource
 from kmsguard.model import Network
-from kmsguard.policies import PACK_NAME, POLICIES, REACHABILITY, UNVERIFIED, analyze_resources, gc_pause
+from kmsguard.policies import (
+    PACK_NAME,
+    POLICIES,
+    REACHABILITY,
+    UNVERIFIED,
+    analyze_resources,
+    gc_pause,
+    scope,
+)
 from kmsguard.policies.activation import ACTIVATION, activation_findings
-from kmsguard.policies.messages import blocked_message, unknown_message
+from kmsguard.policies.links import with_finding
+from kmsguard.policies.messages import blocked_message, problem_message, unknown_message
 
 # bench/ is a top-level package of the repository; tests/activation (the activation tests' resource
 # builders) is a package, tests/ is not.
@@ -63,7 +72,15 @@ ESTATE = generate(400).pack_resources()
 
 
 @pytest.fixture
-def collects(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+def scoped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pack's call scopes, as ``serve()`` installs them; monkeypatch puts the SDK's methods back."""
+    for rpc in scope.RPCS:
+        monkeypatch.setattr(_PolicyAnalyzerServicer, rpc, getattr(_PolicyAnalyzerServicer, rpc))
+    assert scope.install(share_decoding=False, pause_gc=False)
+
+
+@pytest.fixture
+def collects(monkeypatch: pytest.MonkeyPatch, scoped: None) -> Iterator[list[int]]:
     calls: list[int] = []
 
     def counted(resources: Sequence[PulumiResource]) -> Network:
@@ -109,9 +126,9 @@ def expected(resources: Sequence[PackResource], *, reachability: bool = True) ->
         out += [
             (REACHABILITY, s.urn, blocked_message(s)) for s in result.subnets if s.verdict.value == "blocked"
         ]
-    out += [(UNVERIFIED, p.urn, f"{p.where}: {p.prop}: {p.message}") for p in result.problems]
+    out += [(UNVERIFIED, p.urn, problem_message(p)) for p in result.problems]
     out += [(UNVERIFIED, s.urn, unknown_message(s)) for s in result.subnets if s.verdict.value == "unknown"]
-    out += [(ACTIVATION, f.urn, f.message) for f in activation_findings(plain)]
+    out += [(ACTIVATION, f.urn, with_finding(f.message, f.id)) for f in activation_findings(plain)]
     return out
 
 
@@ -155,17 +172,20 @@ def test_a_bad_config_still_leaves_activation_its_network(collects: list[int]) -
     resources = stack()
     collects.clear()
     got = analyze_stack(servicer(config={"scope": "nonsense"}), resources)
-    # kms-reachability reports the config; kms-unverified analyses under defaults and shares its collect.
-    assert got[0][0] == REACHABILITY
-    assert got[0][2].startswith("kmsguard could not evaluate the stack: ") and "scope" in got[0][2]
+    # kms-reachability reports the config, once; kms-unverified, under the same config, would fail the
+    # same way and stays silent (never the defaults in its place); kms-client-activation collects once.
+    assert [g[0] for g in got if g[2].startswith("kmsguard could not evaluate the stack: ")] == [REACHABILITY]
+    assert "scope" in got[0][2]
     assert collects == [len(resources)]
-    assert [g for g in got if g[0] == UNVERIFIED] == [w for w in expected(resources) if w[0] == UNVERIFIED]
+    assert [g for g in got if g[0] == UNVERIFIED] == []
     assert [g for g in got if g[0] == ACTIVATION] == [w for w in expected(resources) if w[0] == ACTIVATION]
 
 
 def test_a_pre_collected_network_gives_the_same_findings() -> None:
     plain = to_pulumi(stack())
-    assert activation_findings(plain, collect(plain)) == activation_findings(plain)
+    assert activation_findings(plain, collect(sorted(plain, key=lambda r: r.urn))) == activation_findings(
+        plain
+    )
     assert len(activation_findings(plain)) == 2
 
 
@@ -173,22 +193,26 @@ def test_regression_the_shared_analysis_outlived_its_call(
     collects: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The slot the stack policies share stayed on the thread after the call, holding its network and
-    results until the next call had decoded its own request. The pack drops it when a call ends."""
+    results until the next call had decoded its own request. It now lives on the call's scope."""
     resources = stack()
     server = servicer()
-    analyze_stack(server, resources)
-    left = getattr(policies._shared, "value", None)
-    assert isinstance(left, policies.Shared) and left.network is not None  # the SDK as is keeps it
-    # Installed as policy/__main__.py does; monkeypatch puts the SDK's method back afterwards.
-    monkeypatch.setattr(_PolicyAnalyzerServicer, "AnalyzeStack", _PolicyAnalyzerServicer.AnalyzeStack)
-    assert policies.release_after_each_call() is True
+    seen: list[scope.CallScope] = []
+    original = activation.validate
+
+    def spy(args: Any, report: Any) -> None:
+        current = scope.current()
+        assert current is not None
+        seen.append(current)
+        original(args, report)
+
+    monkeypatch.setattr(activation, "validate", spy)
+    assert analyze_stack(server, resources) == expected(resources)
+    assert analyze_stack(server, resources) == expected(resources)
+    assert scope.current() is None  # nothing outlives the call
+    first, second = seen
+    assert first is not second and first.token != second.token and first.rpc == "AnalyzeStack"
+    assert first.shared is not None and first.shared.network is not None
+    # Installing again changes nothing, also under another wrapper installed outside it.
     wrapped = _PolicyAnalyzerServicer.AnalyzeStack
     assert policies.release_after_each_call() is True and _PolicyAnalyzerServicer.AnalyzeStack is wrapped
-    # Under another wrapper installed the same way, still recognised as installed.
-    assert gc_pause.install() is True
-    paused_outside = _PolicyAnalyzerServicer.AnalyzeStack
-    assert (
-        policies.release_after_each_call() is True and _PolicyAnalyzerServicer.AnalyzeStack is paused_outside
-    )
-    assert analyze_stack(server, resources) == expected(resources)
-    assert getattr(policies._shared, "value", None) is None
+    assert gc_pause.install() is True and _PolicyAnalyzerServicer.AnalyzeStack is wrapped

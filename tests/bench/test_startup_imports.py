@@ -44,10 +44,12 @@ def test_start_up_imports_only_the_policy_objects() -> None:
         "kmsguard",
         "kmsguard.config",
         "kmsguard.errors",
+        "kmsguard.findings",
+        "kmsguard.pack",
         "kmsguard.policies",
         "kmsguard.policies.decode_once",
-        "kmsguard.policies.gc_pause",
         "kmsguard.policies.links",
+        "kmsguard.policies.scope",
         "kmsguard.policies.servicer",
     ]
     assert seen["jsonschema"] is False

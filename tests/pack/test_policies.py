@@ -17,7 +17,7 @@ import yaml
 
 from kmsguard.engine import UNKNOWN, PackProcess, PackResource, Secret, drive_pack
 from kmsguard.errors import KmsguardError
-from kmsguard.policies import messages as M
+from kmsguard.findings import Finding
 
 from . import topologies as T
 from .bags import Stack, arm_id
@@ -35,7 +35,7 @@ from .harness import (
 )
 
 HOOKS = Path(__file__).resolve().parent / "hooks"
-DOCS = "https://github.com/kmsguard/kmsguard/blob/main/docs/findings.md"
+DOCS = "docs/findings.md"
 SPOKE = Stack().urn(T.VNET, "spoke")
 
 
@@ -76,32 +76,21 @@ def test_policies_levels_descriptions_steps_and_urls(pack: PackProcess) -> None:
     assert inputs.url == f"{DOCS}#kms-inputs" and "kms-inputs" in anchors and inputs.remediation_steps
 
 
-def test_every_finding_kind_has_a_docs_section() -> None:
-    anchors = doc_anchors()
-    used = {*M.FINDING_ANCHORS.values(), *M.UNKNOWN_ANCHORS.values(), M.BLOCKED_ANCHOR, M.UNKNOWN_ANCHOR}
-    assert used - anchors == set()
-    # Every fix kind and unknown step kind the analysis produces has its own anchor.
-    assert set(M.FINDING_ANCHORS) == {
-        "add-routes", "change-route", "add-nsg-rule", "remove-nsg-rule", "add-firewall-rule",
-        "remove-snat-range", "add-nat-gateway", "add-dns-records", "change-admin-rule",
-    }  # fmt: skip
-    assert {"route", "dns", "nsg", "admin-rule", "firewall", "egress", "cloud", "input", "appliance"} <= set(
-        M.UNKNOWN_ANCHORS
-    )
-
-
-def test_messages_link_the_section_of_their_finding(pack: PackProcess) -> None:
+def test_messages_name_their_findings_and_link_their_sections(pack: PackProcess) -> None:
+    """The last line names each finding the analysis made, with its section of docs/findings.md
+    (tests/findings checks every section exists)."""
     anchors = doc_anchors()
     cases = [
-        (T.vpn_default_site(), {}, "forced-tunneling"),
-        (T.nsg_denies_platform_lkm(), {}, "azureplatformlkm-deny"),
-        (T.private_subnet(nat_gateway=False), {}, "no-outbound"),
-        (T.firewall_without_kms_rule(), NO_AUTOFIX, "firewall-rule"),
-        (T.out_of_stack_route_table(), {}, "unknown-route"),
+        (T.vpn_default_site(), {}, Finding.ROUTE_FORCED_TUNNEL),
+        (T.nsg_denies_platform_lkm(), {}, Finding.NSG_LKM_DENY),
+        (T.private_subnet(nat_gateway=False), {}, Finding.NO_OUTBOUND),
+        (T.firewall_without_kms_rule(), NO_AUTOFIX, Finding.FIREWALL_NO_RULE),
+        (T.out_of_stack_route_table(), {}, Finding.UNKNOWN_ROUTE),
     ]
-    for stack, config, anchor in cases:
+    for stack, config, finding in cases:
         [violation] = preview(pack, stack.resources, config).violations
-        assert violation.message.split("\n")[-1] == f"Docs: {DOCS}#{anchor}" and anchor in anchors
+        assert violation.message.split("\n")[-1] == f"Docs: {DOCS}#{finding.anchor} ({finding})"
+        assert finding.anchor in anchors
 
 
 def test_config_schema_of_kms_reachability(pack: PackProcess) -> None:
@@ -391,7 +380,9 @@ def test_malformed_resource_is_a_clear_report_never_a_crash(pack: PackProcess) -
         (REACHABILITY, "mandatory", Stack().urn(T.VNET, "hub")),
         (UNVERIFIED, "advisory", weird.urn),
     }
-    assert messages(result, UNVERIFIED) == ["weird: subnets: expected a list, got a string"]
+    assert messages(result, UNVERIFIED) == [
+        "weird: subnets: expected a list, got a string\nDocs: docs/findings.md#kms-invalid-input (KMS-INVALID-INPUT)"
+    ]
 
 
 def test_an_internal_error_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -404,6 +395,7 @@ def test_an_internal_error_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None
     )
     assert found(result) == {(REACHABILITY, "mandatory", ""), (UNVERIFIED, "advisory", "")}
     assert messages(result, REACHABILITY) == [
-        "kmsguard internal error in kms-reachability (the stack was not verified): RuntimeError: boom"
+        "kmsguard internal error in kms-reachability (the stack was not verified): RuntimeError: boom\n"
+        "Docs: docs/findings.md#kms-not-evaluated (KMS-NOT-EVALUATED)"
     ]
     assert result.preview_fails is True

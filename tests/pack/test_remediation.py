@@ -82,7 +82,8 @@ def test_user_routes_are_never_changed_or_reordered(pack: PackProcess) -> None:
     assert routes[len(user) :] == [PUBLIC_ADDED[1]]
     assert messages(_preview_table(pack, user), AUTOFIX) == [
         "route table rt-spoke: a user /32 route sends KMS IP 20.118.99.224 to another next hop; kmsguard never "
-        "rewrites user routes: change its nextHopType to Internet."
+        "rewrites user routes: change its nextHopType to Internet.\n"
+        "Docs: docs/findings.md#kms-route-conflict (KMS-ROUTE-CONFLICT)"
     ]
 
 
@@ -125,7 +126,7 @@ def test_route_limit_is_reported_instead_of_exceeded(pack: PackProcess) -> None:
     assert found(result) == {(AUTOFIX, "mandatory", RT_URN), (REACHABILITY, "mandatory", SPOKE)}
     [message] = messages(result, AUTOFIX)
     assert message.startswith(
-        "route table rt-spoke: the KMS routes cannot be added without exceeding the 400-route limit (§2.8); "
+        "route table rt-spoke: the KMS routes cannot be added without exceeding the 400-route limit (docs/rules.md#route-limits); "
         "KMS traffic still goes 20.118.99.224 → route default (0.0.0.0/0 → VirtualNetworkGateway);"
     )
     # 397 + 3 = 400 fits exactly.

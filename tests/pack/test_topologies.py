@@ -20,7 +20,7 @@ from .bags import Stack
 from .harness import AUTOFIX, NO_AUTOFIX, REACHABILITY, UNVERIFIED, found, messages, preview
 
 MANDATORY, ADVISORY = "mandatory", "advisory"
-DOCS = "https://github.com/kmsguard/kmsguard/blob/main/docs/findings.md"
+DOCS = "docs/findings.md"
 
 
 def urn(token: str, name: str) -> str:
@@ -279,13 +279,13 @@ def test_vpn_default_site_message_is_exact(pack: PackProcess) -> None:
         "Blocked by:\n"
         "- VPN gateway vpn Default Site (forced tunneling): 0.0.0.0/0 → VirtualNetworkGateway (selected for "
         "20.118.99.224): traffic leaves Azure through the gateway, so KMS sees a non-Azure source IP "
-        "(§1.2, §3, S1)\n"
+        "(docs/rules.md#azure-public-source)\n"
         "Fix (checked: these changes make every KMS endpoint reachable):\n"
         "1. subnet hub/app: associate a route table with 20.118.99.224/32 → Internet, 23.102.135.246/32 → "
-        "Internet, 40.83.235.53/32 → Internet (S1: one /32 route per KMS IP)\n"
+        "Internet, 40.83.235.53/32 → Internet (one /32 route per KMS IP, docs/rules.md#kms-routes)\n"
         f"   Pulumi: azure_native.network.RouteTable(..., routes=[{code}]); subnet "
         'route_table={"id": table.id}\n'
-        f"Docs: {DOCS}#forced-tunneling"
+        f"Docs: {DOCS}#kms-route-forced-tunnel (KMS-ROUTE-FORCED-TUNNEL)"
     ]
     [violation] = result.violations
     assert violation.description == (
@@ -307,7 +307,7 @@ def test_firewall_message_names_firewall_rule_and_fix(pack: PackProcess, config:
     )
     assert (
         lines[2]
-        == "- Azure Firewall fw: no network rule allows TCP 1688 to 20.118.99.224, so the default deny drops it (§6.1)"
+        == "- Azure Firewall fw: no network rule allows TCP 1688 to 20.118.99.224, so the default deny drops it (docs/rules.md#firewall-default-deny)"
     )
     assert lines[4] == (
         "1. firewall policy fw-policy: add rule collection group kms-activation (priority 100) with a network "
@@ -317,7 +317,7 @@ def test_firewall_message_names_firewall_rule_and_fix(pack: PackProcess, config:
     assert lines[5].startswith(
         '   Pulumi: azure_native.network.FirewallPolicyRuleCollectionGroup("kms-activation"'
     )
-    assert lines[-1] == f"Docs: {DOCS}#firewall-rule"
+    assert lines[-1] == f"Docs: {DOCS}#kms-firewall-no-rule (KMS-FIREWALL-NO-RULE)"
 
 
 def test_fqdn_rule_message_says_dns_proxy_is_off(pack: PackProcess) -> None:
@@ -326,7 +326,7 @@ def test_fqdn_rule_message_says_dns_proxy_is_off(pack: PackProcess) -> None:
     )
     assert (
         "- Azure Firewall fw: no network rule allows TCP 1688 to 20.118.99.224, so the default deny drops it "
-        "(§6.1); rule allow-kms-fqdn uses destinationFqdns but the DNS proxy of fw is off (R6.1)"
+        "(docs/rules.md#firewall-default-deny); rule allow-kms-fqdn uses destinationFqdns but the DNS proxy of fw is off (docs/rules.md#firewall-fqdn-rules)"
     ) in message.split("\n")
 
 
@@ -338,24 +338,24 @@ def test_dns_shadowing_message_gives_both_error_codes_and_the_records(pack: Pack
     )
     assert lines[2] == (
         "- private DNS zone core.windows.net linked to VNet spoke has no record azkms: azkms.core.windows.net "
-        "is NXDOMAIN (§7.2, no fallback for non-privatelink zones)"
+        "is NXDOMAIN (no fallback for non-privatelink zones, docs/rules.md#private-dns-zones)"
     )
     assert lines[4] == (
         "1. private DNS zone core.windows.net: add A record azkms → 20.118.99.224, 40.83.235.53 (or unlink "
         "the zone from VNet spoke)"
     )
     assert lines[5].startswith("   Pulumi: azure_native.privatedns.PrivateRecordSet(")
-    assert lines[-1] == f"Docs: {DOCS}#dns-shadowing"
+    assert lines[-1] == f"Docs: {DOCS}#kms-dns-shadowed (KMS-DNS-SHADOWED)"
 
 
 def test_private_subnet_message_asks_for_a_nat_gateway(pack: PackProcess) -> None:
     [message] = messages(preview(pack, T.private_subnet(nat_gateway=False).resources), REACHABILITY)
     assert message.split("\n")[2:5] == [
         "- subnet spoke/app is private (defaultOutboundAccess: false) with no NAT gateway or public IP: "
-        "Windows activation needs explicit outbound (§5.2, O1)",
+        "Windows activation needs explicit outbound (docs/rules.md#explicit-outbound)",
         "Fix (checked: these changes make every KMS endpoint reachable):",
         "1. subnet spoke/app: associate a NAT gateway with a public IP (explicit outbound; Windows activation "
-        "needs it in a private subnet or behind a Standard load balancer, O1/S4)",
+        "needs it in a private subnet or behind a Standard load balancer, docs/rules.md#explicit-outbound)",
     ]
 
 
@@ -380,11 +380,11 @@ def test_unknown_appliance_message_says_how_to_settle(pack: PackProcess, config:
         "from the stack, so Windows activation may fail with 0xC004F074.",
         "Unknown because:",
         f"- route table rt-spoke route default: 0.0.0.0/0 → VirtualAppliance 10.0.100.4 (selected for {ips}): "
-        "third-party appliance 10.0.100.4; what it does with KMS traffic cannot be seen (§3.5)",
+        "third-party appliance 10.0.100.4; what it does with KMS traffic cannot be seen (docs/rules.md#third-party-appliances)",
         "To settle it:",
         "- declare the appliance in egressAppliances if it SNATs to an Azure public IP and allows TCP 1688, or "
         "add a 20.118.99.224/32, 40.83.235.53/32, 23.102.135.246/32 → Internet route",
-        f"Docs: {DOCS}#unknown-route",
+        f"Docs: {DOCS}#kms-unknown-appliance (KMS-UNKNOWN-APPLIANCE)",
     ]
 
 
@@ -394,7 +394,8 @@ def test_autofix_advisory_message_lists_the_routes(pack: PackProcess) -> None:
         "route table rt-spoke: KMS traffic goes 20.118.99.224 → route default (0.0.0.0/0 → VirtualNetworkGateway); "
         "40.83.235.53 → route default (0.0.0.0/0 → VirtualNetworkGateway); 23.102.135.246 → route default "
         "(0.0.0.0/0 → VirtualNetworkGateway). Add 20.118.99.224/32 → Internet (kms-20-118-99-224), "
-        "40.83.235.53/32 → Internet (kms-40-83-235-53), 23.102.135.246/32 → Internet (kms-23-102-135-246)."
+        "40.83.235.53/32 → Internet (kms-40-83-235-53), 23.102.135.246/32 → Internet (kms-23-102-135-246).\n"
+        "Docs: docs/findings.md#kms-route-missing (KMS-ROUTE-MISSING)"
     ]
 
 

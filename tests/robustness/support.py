@@ -16,10 +16,13 @@ from typing import Any
 
 from kmsguard.analysis import NetworkResult, Verdict
 from kmsguard.collect.pulumi import PulumiResource
+from kmsguard.config import parse_settings
 from kmsguard.engine import PackProcess, PackResource, Remediation, Secret, Unknown, Violation
 from kmsguard.errors import KmsguardError
+from kmsguard.findings import Finding
 from kmsguard.policies import AUTOFIX, REACHABILITY, UNVERIFIED, analyze_resources
-from kmsguard.policies.messages import blocked_message, unknown_message
+from kmsguard.policies.links import with_finding
+from kmsguard.policies.messages import blocked_message, problem_message, unknown_message
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 FACTOR = 10 if PROFILE == "long" else 1
@@ -180,12 +183,17 @@ def _expected(
     try:
         result = in_process(resources, config)
     except KmsguardError as exc:
-        text = f"kmsguard could not evaluate the stack: {exc}"
+        text = with_finding(f"kmsguard could not evaluate the stack: {exc}", Finding.NOT_EVALUATED)
+        try:
+            parse_settings(dict(config or {}), "policy config")
+        except KmsguardError:
+            # A rejected config is reported once, by kms-reachability (kms-unverified shares it).
+            return [(REACHABILITY, "", text)]
         return [(REACHABILITY, "", text), (UNVERIFIED, "", text)]
     out = [
         (REACHABILITY, at(s.urn), blocked_message(s)) for s in result.subnets if s.verdict is Verdict.BLOCKED
     ]
-    out += [(UNVERIFIED, at(p.urn), f"{p.where}: {p.prop}: {p.message}") for p in result.problems]
+    out += [(UNVERIFIED, at(p.urn), problem_message(p)) for p in result.problems]
     out += [
         (UNVERIFIED, at(s.urn), unknown_message(s)) for s in result.subnets if s.verdict is Verdict.UNKNOWN
     ]

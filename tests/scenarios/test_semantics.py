@@ -72,7 +72,7 @@ def via_gateway(route_text: str, ip: str) -> str:
     """§3, R3.0: a gateway next hop sends KMS traffic on-premises."""
     return (
         f"{route_text} (selected for {ip}): traffic leaves Azure through the gateway, so KMS sees a "
-        "non-Azure source IP (§1.2, §3, S1)"
+        "non-Azure source IP (docs/rules.md#azure-public-source)"
     )
 
 
@@ -83,12 +83,12 @@ NVA_UDR = f"route table rt route default: 0.0.0.0/0 → VirtualAppliance {NVA}"
 def onprem_nva(ip: str) -> str:
     return (
         f"{NVA_UDR} (selected for {ip}): appliance {NVA} forwards Internet traffic on-premises (config "
-        "egressAppliances), so KMS sees a non-Azure source IP (§3.5, S4)"
+        "egressAppliances), so KMS sees a non-Azure source IP (docs/rules.md#third-party-appliances)"
     )
 
 
 def undeclared_nva(ip: str) -> str:
-    return f"{NVA_UDR} (selected for {ip}): third-party appliance {NVA}; what it does with KMS traffic cannot be seen (§3.5)"
+    return f"{NVA_UDR} (selected for {ip}): third-party appliance {NVA}; what it does with KMS traffic cannot be seen (docs/rules.md#third-party-appliances)"
 
 
 def maybe_bgp_default(ip: str, why: str) -> str:
@@ -98,20 +98,23 @@ def maybe_bgp_default(ip: str, why: str) -> str:
 def private_subnet(subnet: str = "V/S") -> str:
     return (
         f"subnet {subnet} is private (defaultOutboundAccess: false) with no NAT gateway or public IP: "
-        "Windows activation needs explicit outbound (§5.2, O1)"
+        "Windows activation needs explicit outbound (docs/rules.md#explicit-outbound)"
     )
 
 
 def route_fix(table: str, ips: list[str]) -> tuple[str, str]:
     listing = ", ".join(f"{ip}/32 → Internet" for ip in ips)
-    return ("add-routes", f"route table {table}: add {listing} (S1: one /32 route per KMS IP)")
+    return (
+        "add-routes",
+        f"route table {table}: add {listing} (one /32 route per KMS IP, docs/rules.md#kms-routes)",
+    )
 
 
 def new_route_table_fix(subnet: str, ips: list[str]) -> tuple[str, str]:
     listing = ", ".join(f"{ip}/32 → Internet" for ip in ips)
     return (
         "add-routes",
-        f"subnet {subnet}: associate a route table with {listing} (S1: one /32 route per KMS IP)",
+        f"subnet {subnet}: associate a route table with {listing} (one /32 route per KMS IP, docs/rules.md#kms-routes)",
     )
 
 
@@ -120,7 +123,7 @@ SORTED_PUBLIC = [IP1, IP3, IP2]
 NAT_FIX = (
     "add-nat-gateway",
     "subnet V/S: associate a NAT gateway with a public IP (explicit outbound; Windows activation needs it "
-    "in a private subnet or behind a Standard load balancer, O1/S4)",
+    "in a private subnet or behind a Standard load balancer, docs/rules.md#explicit-outbound)",
 )
 
 
@@ -142,7 +145,7 @@ def firewall_rule_fix(policy: str, source: str = "10.0.1.0/24") -> tuple[str, st
 
 
 def firewall_default_deny(fw: str, ip: str, note: str = "") -> str:
-    return f"Azure Firewall {fw}: no network rule allows TCP 1688 to {ip}, so the default deny drops it (§6.1){note}"
+    return f"Azure Firewall {fw}: no network rule allows TCP 1688 to {ip}, so the default deny drops it (docs/rules.md#firewall-default-deny){note}"
 
 
 # --- scenario networks ---------------------------------------------------------------------------
@@ -489,9 +492,9 @@ SCENARIOS = [
         B,
         {
             IP1: "private DNS zone core.windows.net linked to VNet V has no record azkms: azkms.core.windows.net "
-            "is NXDOMAIN (§7.2, no fallback for non-privatelink zones)",
+            "is NXDOMAIN (no fallback for non-privatelink zones, docs/rules.md#private-dns-zones)",
             IP3: "private DNS zone core.windows.net linked to VNet V has no record kms: kms.core.windows.net "
-            "is NXDOMAIN (§7.2, no fallback for non-privatelink zones)",
+            "is NXDOMAIN (no fallback for non-privatelink zones, docs/rules.md#private-dns-zones)",
         },
         (
             (
@@ -513,7 +516,7 @@ SCENARIOS = [
         B,
         {
             IP2: "private DNS zone windows.net linked to VNet V has no record azkms.core: azkms.core.windows.net "
-            "is NXDOMAIN (§7.2, no fallback for non-privatelink zones)"
+            "is NXDOMAIN (no fallback for non-privatelink zones, docs/rules.md#private-dns-zones)"
         },
         (
             (
@@ -551,9 +554,9 @@ SCENARIOS = [
         U,
         {
             IP1: "VNet V dhcpOptions.dnsServers 10.0.0.4: custom DNS; whether it resolves azkms.core.windows.net to "
-            "the KMS IPs cannot be seen (R7.1)",
+            "the KMS IPs cannot be seen (docs/rules.md#custom-dns)",
             IP3: "VNet V dhcpOptions.dnsServers 10.0.0.4: custom DNS; whether it resolves kms.core.windows.net to "
-            "the KMS IPs cannot be seen (R7.1)",
+            "the KMS IPs cannot be seen (docs/rules.md#custom-dns)",
         },
     ),
     Scenario(
@@ -565,7 +568,7 @@ SCENARIOS = [
         U,
         {
             IP2: "VNet V dhcpOptions.dnsServers 10.0.0.4: custom DNS; whether it resolves azkms.core.windows.net to "
-            "the KMS IPs cannot be seen (R7.1)"
+            "the KMS IPs cannot be seen (docs/rules.md#custom-dns)"
         },
         nic=all_ips(R),
         nic_decisive=dict.fromkeys(PUBLIC_KMS, default_egress()),
@@ -584,9 +587,9 @@ SCENARIOS = [
         U,
         {
             IP1: "forwarding rule core (core.windows.net.) sends azkms.core.windows.net to 10.50.0.4; what they "
-            "answer cannot be seen (§7.3)",
+            "answer cannot be seen (docs/rules.md#dns-forwarding-rulesets)",
             IP3: "forwarding rule core (core.windows.net.) sends kms.core.windows.net to 10.50.0.4; what they "
-            "answer cannot be seen (§7.3)",
+            "answer cannot be seen (docs/rules.md#dns-forwarding-rulesets)",
         },
     ),
     Scenario(
@@ -598,13 +601,13 @@ SCENARIOS = [
         B,
         dict.fromkeys(
             PUBLIC_KMS,
-            "NSG nsg rule 100 deny-lkm: Deny to AzurePlatformLKM overrides the KMS platform rule (§4.5)",
+            "NSG nsg rule 100 deny-lkm: Deny to AzurePlatformLKM overrides the KMS platform rule (docs/rules.md#nsg-platform-rule)",
         ),
         (
             (
                 "remove-nsg-rule",
                 "NSG nsg: remove rule deny-lkm (priority 100), which denies AzurePlatformLKM and so turns off the "
-                "KMS platform rule (§4.5)",
+                "KMS platform rule (docs/rules.md#nsg-platform-rule)",
             ),
         ),
         True,
@@ -693,7 +696,7 @@ SCENARIOS = [
         U,
         dict.fromkeys(
             PUBLIC_KMS,
-            "AVNM admin rule kms-admin: Deny; how an admin Deny interacts with the KMS platform rule is not documented (§4.1)",
+            "AVNM admin rule kms-admin: Deny; how an admin Deny interacts with the KMS platform rule is not documented (docs/rules.md#admin-rules)",
         ),
     ),
     Scenario(
@@ -704,7 +707,7 @@ SCENARIOS = [
         {
             ip: maybe_bgp_default(
                 ip,
-                "ExpressRoute gateway er; its BGP routes are not in ARM data, so an on-premises 0.0.0.0/0 may be learned (§2.5)",
+                "ExpressRoute gateway er; its BGP routes are not in ARM data, so an on-premises 0.0.0.0/0 may be learned (docs/rules.md#bgp-routes)",
             )
             for ip in PUBLIC_KMS
         },
@@ -730,7 +733,7 @@ SCENARIOS = [
             IP1: maybe_bgp_default(
                 IP1,
                 "ExpressRoute gateway er through peering to-hub (gateway transit); its BGP routes are not in ARM data, "
-                "so an on-premises 0.0.0.0/0 may be learned (§2.5)",
+                "so an on-premises 0.0.0.0/0 may be learned (docs/rules.md#bgp-routes)",
             )
         },
     ),
@@ -819,7 +822,7 @@ SCENARIOS = [
         R,
         dict.fromkeys(
             PUBLIC_KMS,
-            "AzureFirewallSubnet of fw: default system route: 0.0.0.0/0 → Internet; SNAT to the firewall's public IP (§6.4)",
+            "AzureFirewallSubnet of fw: default system route: 0.0.0.0/0 → Internet; SNAT to the firewall's public IP (docs/rules.md#firewall-snat)",
         ),
     ),
     Scenario(
@@ -829,7 +832,9 @@ SCENARIOS = [
         B,
         {
             ip: firewall_default_deny(
-                "fw", ip, "; rule allow-kms uses destinationFqdns but the DNS proxy of fw is off (R6.1)"
+                "fw",
+                ip,
+                "; rule allow-kms uses destinationFqdns but the DNS proxy of fw is off (docs/rules.md#firewall-fqdn-rules)",
             )
             for ip in PUBLIC_KMS
         },
@@ -863,14 +868,14 @@ SCENARIOS = [
         all_ips(B),
         B,
         {
-            ip: f"firewall policy fwp snat.privateRanges contains 0.0.0.0/0, so {ip} is not SNATed to a public IP (§6.4)"
+            ip: f"firewall policy fwp snat.privateRanges contains 0.0.0.0/0, so {ip} is not SNATed to a public IP (docs/rules.md#firewall-snat)"
             for ip in PUBLIC_KMS
         },
         (
             (
                 "remove-snat-range",
                 "fwp: remove the ranges containing KMS IPs from snat.privateRanges (keep ['IANAPrivateRanges']) so "
-                "the firewall SNATs KMS traffic to its public IP (§6.4)",
+                "the firewall SNATs KMS traffic to its public IP (docs/rules.md#firewall-snat)",
             ),
         ),
         True,
@@ -890,7 +895,8 @@ SCENARIOS = [
         all_ips(R),
         R,
         dict.fromkeys(
-            PUBLIC_KMS, "Virtual WAN hub firewall hubfw egresses from its public IPs (Direct Access, §3.4)"
+            PUBLIC_KMS,
+            "Virtual WAN hub firewall hubfw egresses from its public IPs (Direct Access, docs/rules.md#virtual-wan)",
         ),
     ),
     Scenario(
@@ -931,7 +937,7 @@ SCENARIOS = [
         nic_decisive=dict.fromkeys(
             PUBLIC_KMS,
             "Internet next hop: the VM is in Standard internal load balancer ilb without an outbound rule, so the "
-            "VM has no outbound access (O2, S4)",
+            "VM has no outbound access (docs/rules.md#explicit-outbound)",
         ),
     ),
     Scenario(
@@ -960,7 +966,7 @@ SCENARIOS = [
         U,
         {
             ip: f"route for {ip}: {NVA_UDR} unless another route applies (service tag 'AzureCloud': whether it "
-            "contains the KMS IPs is not documented (§1.5))"
+            "contains the KMS IPs is not documented (docs/rules.md#service-tags))"
             for ip in PUBLIC_KMS
         },
     ),
@@ -971,7 +977,7 @@ SCENARIOS = [
         U,
         {
             IP1: f"route for {IP1}: {NVA_UDR} unless another route applies (service tag 'AzureCloud': whether it "
-            "contains the KMS IPs is not documented (§1.5))"
+            "contains the KMS IPs is not documented (docs/rules.md#service-tags))"
         },
     ),
     Scenario(
@@ -1053,7 +1059,7 @@ def test_s02_nsg_is_bypassed_by_the_platform_rule() -> None:
     assert trace_details(result, IP1, "nsg") == [
         (
             "KMS platform rule: no custom 0.0.0.0/0 route is in effect, so NSGs do not filter TCP 1688 to the KMS "
-            "IPs (§4.5 R4.1)",
+            "IPs (docs/rules.md#nsg-platform-rule)",
             Outcome.PASS,
         )
     ]
@@ -1064,7 +1070,7 @@ def test_s03_forced_tunnel_turns_the_platform_rule_off() -> None:
     assert trace_details(result, IP1, "nsg") == [
         (
             f"{FORCED_TUNNEL_UDR}: custom 0.0.0.0/0 route in effect, so the KMS platform rule is off and NSGs filter "
-            "TCP 1688 (§4.5 R4.2)",
+            "TCP 1688 (docs/rules.md#nsg-platform-rule)",
             Outcome.INFO,
         ),
         ("NSG nsg rule 100 deny-internet: denied", Outcome.BLOCK),
@@ -1123,7 +1129,10 @@ def test_s16_lkm_deny_under_forced_tunnel() -> None:
 def test_s19_always_allow_skips_the_nsgs() -> None:
     result = run("s19-admin-always-allow")
     assert trace_details(result, IP2, "admin-rule") == [
-        ("AVNM admin rule kms-admin: AlwaysAllow; NSGs are not evaluated (§4.1)", Outcome.PASS)
+        (
+            "AVNM admin rule kms-admin: AlwaysAllow; NSGs are not evaluated (docs/rules.md#admin-rules)",
+            Outcome.PASS,
+        )
     ]
     assert trace_details(result, IP2, "nsg") == []
 
@@ -1136,7 +1145,7 @@ def test_s22_firewall_rule_and_egress_in_trace() -> None:
             Outcome.PASS,
         ),
         (
-            "AzureFirewallSubnet of fw: default system route: 0.0.0.0/0 → Internet; SNAT to the firewall's public IP (§6.4)",
+            "AzureFirewallSubnet of fw: default system route: 0.0.0.0/0 → Internet; SNAT to the firewall's public IP (docs/rules.md#firewall-snat)",
             Outcome.PASS,
         ),
     ]
@@ -1160,7 +1169,7 @@ def test_s25_azureplatformlkm_route_is_flagged_as_invalid() -> None:
     result = run("s25-azureplatformlkm-route-flagged")
     flagged = (
         "route table rt route lkm: addressPrefix 'AzurePlatformLKM' is a service tag Azure does not allow in routes "
-        "(§2.6); the route table cannot be deployed — use one /32 route per KMS IP instead"
+        "(docs/rules.md#service-tags); the route table cannot be deployed — use one /32 route per KMS IP instead"
     )
     for ip in PUBLIC_KMS:
         assert (flagged, Outcome.UNKNOWN) in trace_details(result, ip, "input")
@@ -1193,7 +1202,7 @@ def test_unconfirmed_01_user_default_route_to_internet_and_the_platform_rule() -
     assert decisive(result, IP1) == (
         "NSGs decide TCP 1688 differently with and without the KMS platform rule, and whether it applies is "
         "unknown (route table rt route internet: 0.0.0.0/0 → Internet: whether a user 0.0.0.0/0 → Internet route "
-        "turns the KMS platform rule off is not documented (§4.5))"
+        "turns the KMS platform rule off is not documented (docs/rules.md#nsg-platform-rule))"
     )
 
 
@@ -1207,7 +1216,7 @@ def test_unconfirmed_01_user_default_route_to_internet_without_nsg_is_reachable(
     assert verdicts(result) == all_ips(R)
     assert (
         "whether the KMS platform rule applies is unknown (route table rt route internet: 0.0.0.0/0 → Internet: "
-        "whether a user 0.0.0.0/0 → Internet route turns the KMS platform rule off is not documented (§4.5)); the "
+        "whether a user 0.0.0.0/0 → Internet route turns the KMS platform rule off is not documented (docs/rules.md#nsg-platform-rule)); the "
         "NSG outcome is the same either way",
         Outcome.INFO,
     ) in trace_details(result, IP1, "nsg")
@@ -1235,7 +1244,7 @@ def test_unconfirmed_03_admin_deny() -> None:
     unknown = subnet_result(network(adminRules=[admin_rule("Deny")]))
     assert verdicts(unknown) == all_ips(U)
     assert decisive(unknown, IP2) == (
-        "AVNM admin rule kms-admin: Deny; how an admin Deny interacts with the KMS platform rule is not documented (§4.1)"
+        "AVNM admin rule kms-admin: Deny; how an admin Deny interacts with the KMS platform rule is not documented (docs/rules.md#admin-rules)"
     )
     blocked = subnet_result(
         network(
@@ -1245,7 +1254,7 @@ def test_unconfirmed_03_admin_deny() -> None:
         )
     )
     assert verdicts(blocked) == all_ips(B)
-    assert decisive(blocked, IP2) == "AVNM admin rule kms-admin: denied (§4.1)"
+    assert decisive(blocked, IP2) == "AVNM admin rule kms-admin: denied (docs/rules.md#admin-rules)"
     assert fixes(blocked) == [
         (
             "change-admin-rule",
@@ -1270,7 +1279,7 @@ def test_unconfirmed_05_azurecloud_membership_in_an_nsg_rule() -> None:
     assert verdicts(result) == all_ips(U)
     assert decisive(result, IP3) == (
         "NSG nsg: cannot tell whether TCP 1688 to 23.102.135.246 is allowed (NSG nsg rule 100 deny-azurecloud may "
-        "match (whether service tag 'AzureCloud' contains 23.102.135.246 is not documented (§1.5)))"
+        "match (whether service tag 'AzureCloud' contains 23.102.135.246 is not documented (docs/rules.md#service-tags)))"
     )
 
 
@@ -1281,7 +1290,7 @@ def test_unconfirmed_05_azurecloud_membership_in_a_firewall_rule() -> None:
     assert decisive(result, IP1) == (
         "Azure Firewall fw: cannot tell whether TCP 1688 to 20.118.99.224 is allowed (firewall policy fwp rule "
         "collection group rcg collection kms rule allow-kms may match (whether service tag 'AzureCloud' contains "
-        "20.118.99.224 is not documented (§1.5)))"
+        "20.118.99.224 is not documented (docs/rules.md#service-tags)))"
     )
 
 
@@ -1297,7 +1306,7 @@ def test_unconfirmed_06_propagation_disabled_and_default_site() -> None:
     assert decisive(result, IP1) == maybe_bgp_default(
         IP1,
         "route propagation is disabled on the subnet's route table; whether that suppresses the Default Site route "
-        "is not documented (§3.1)",
+        "is not documented (docs/rules.md#vpn-default-site)",
     )
 
 
@@ -1329,7 +1338,10 @@ def test_unconfirmed_09_air_gapped_locations_are_unknown(location: str) -> None:
     assert result.cloud == ""
     assert result.endpoints == ()
     assert [(s.detail, s.outcome) for s in result.notes] == [
-        (f"location {location}: KMS endpoints of this cloud are not documented (§1.3)", Outcome.UNKNOWN)
+        (
+            f"location {location}: KMS endpoints of this cloud are not documented (docs/rules.md#location-to-cloud)",
+            Outcome.UNKNOWN,
+        )
     ]
 
 
@@ -1354,8 +1366,8 @@ def test_unconfirmed_11_ruleset_and_zone_both_match() -> None:
     assert verdicts(result) == all_ips(U)
     assert decisive(result, IP1) == (
         "private DNS zone core.windows.net linked to VNet V has no record azkms: azkms.core.windows.net is "
-        "NXDOMAIN (§7.2, no fallback for non-privatelink zones); a forwarding rule also matches "
-        "azkms.core.windows.net and which one wins is not documented (§7.3)"
+        "NXDOMAIN (no fallback for non-privatelink zones, docs/rules.md#private-dns-zones); a forwarding rule also matches "
+        "azkms.core.windows.net and which one wins is not documented (docs/rules.md#dns-forwarding-rulesets)"
     )
 
 
@@ -1364,7 +1376,7 @@ def test_unconfirmed_11_explicit_windows_net_rule_is_honoured() -> None:
     result = subnet_result(network(dnsForwardingRulesets=[ruleset(("wn", "windows.net."))]))
     assert verdicts(result) == all_ips(U)
     assert decisive(result, IP3) == (
-        "forwarding rule wn (windows.net.) sends kms.core.windows.net to 10.50.0.4; what they answer cannot be seen (§7.3)"
+        "forwarding rule wn (windows.net.) sends kms.core.windows.net to 10.50.0.4; what they answer cannot be seen (docs/rules.md#dns-forwarding-rulesets)"
     )
 
 
@@ -1425,7 +1437,10 @@ def test_flexible_scale_set_has_no_default_outbound() -> None:
     }
     result = subnet_result(network(vms=[vmss]))
     assert verdicts(result) == all_ips(B)
-    assert decisive(result, IP1) == "Flexible-orchestration scale sets never get default outbound access (O1)"
+    assert (
+        decisive(result, IP1)
+        == "Flexible-orchestration scale sets never get default outbound access (docs/rules.md#explicit-outbound)"
+    )
     assert fixes(result) == [NAT_FIX]
     assert result.fixes_verified
     uniform = subnet_result(network(vms=[{**vmss, "orchestrationMode": "Uniform"}]))
@@ -1529,7 +1544,7 @@ def test_legacy_germany_uses_the_closed_cloud_endpoint() -> None:
     assert verdicts(result) == {GERMANY_KMS: R}
     assert result.notes[0].detail == (
         "Microsoft Cloud Deutschland (closed 2021-10-29): this cloud is closed; its KMS endpoint is kept for old "
-        "templates (§1.3)"
+        "templates (docs/rules.md#location-to-cloud)"
     )
 
 
