@@ -50,7 +50,7 @@ CONFIG_PROPERTIES: dict[str, Any] = {
                 },
             ]
         },
-        "description": "Third-party appliances (§3.5): a private IP that SNATs to an Azure public IP and allows TCP 1688, "
+        "description": "Third-party appliances (docs/rules.md#third-party-appliances): a private IP that SNATs to an Azure public IP and allows TCP 1688, "
         "or {ip, egress: 'azure-public-ip' | 'on-premises'}.",
     },
     "trustedDnsServers": {
@@ -62,6 +62,11 @@ CONFIG_PROPERTIES: dict[str, Any] = {
         "type": "array",
         "items": {"type": "object"},
         "description": "More KMS endpoints to check: [{cloud, fqdn, ip, port?}].",
+    },
+    "internetNextHopDenied": {
+        "type": "boolean",
+        "description": "Next hop Internet is forbidden (a landing-zone policy): kms-route-autofix adds no Internet "
+        "route and kms-reachability proposes the Azure Firewall rule for TCP 1688 instead.",
     },
     "absentDefaultOutboundAccess": {
         "type": "string",

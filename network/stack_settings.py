@@ -158,6 +158,27 @@ def _inside(prefix: str, space: str, key: str) -> None:
         raise _fail(key, f"expected a prefix inside the address space {space}, got {prefix!r}")
 
 
+def _disjoint(key: str, prefix: str, earlier: list[tuple[str, str]]) -> None:
+    """``prefix`` (at ``key``) shares no address with any earlier (key, prefix).
+
+    Peered VNets must not overlap (Azure refuses the peering), and neither may two subnets of one
+    VNet (ARM rejects the second); the message names both keys.
+    """
+    net = ipaddress.IPv4Network(prefix, strict=False)
+    for other_key, other in earlier:
+        other_net = ipaddress.IPv4Network(other, strict=False)
+        if not net.overlaps(other_net):
+            continue
+        if net != other_net and other_net.subnet_of(net):
+            how = "contains"
+        elif net != other_net and net.subnet_of(other_net):
+            how = "is inside"
+        else:
+            how = "overlaps"
+        raise _fail(key, f"{prefix} {how} {NAMESPACE}:{other_key} {other}")
+    earlier.append((key, prefix))
+
+
 def _check(s: Settings) -> None:
     if s.gateway_needed and (s.hub.gateway is None or s.hub.gateway.type != "vpn"):
         index = next(i for i, sp in enumerate(s.spokes) if sp.egress == "gateway")
@@ -174,17 +195,24 @@ def _check(s: Settings) -> None:
             )
     if s.hub.gateway is not None and s.hub.gateway.default_site is not None and s.hub.gateway.type != "vpn":
         raise _fail("hub.gateway.defaultSite", "expected no default site: only a VPN gateway has one (§3.1)")
+    hub_subnets: list[tuple[str, str]] = []
     if s.hub.firewall is not None:
         _inside(s.hub.firewall.subnet_prefix, s.hub.address_space, "hub.firewall.subnetPrefix")
+        _disjoint("hub.firewall.subnetPrefix", s.hub.firewall.subnet_prefix, hub_subnets)
     for j, sub in enumerate(s.hub.subnets):
         _inside(sub.prefix, s.hub.address_space, f"hub.subnets[{j}].prefix")
+        _disjoint(f"hub.subnets[{j}].prefix", sub.prefix, hub_subnets)
     names = {"hub"}
+    spaces: list[tuple[str, str]] = [("hub.addressSpace", s.hub.address_space)]
     for i, sp in enumerate(s.spokes):
         if sp.name in names:
             raise _fail(f"spokes[{i}].name", f"expected a unique spoke name, got {sp.name!r} twice")
         names.add(sp.name)
+        _disjoint(f"spokes[{i}].addressSpace", sp.address_space, spaces)
+        subnets: list[tuple[str, str]] = []
         for j, sub in enumerate(sp.subnets):
             _inside(sub.prefix, sp.address_space, f"spokes[{i}].subnets[{j}].prefix")
+            _disjoint(f"spokes[{i}].subnets[{j}].prefix", sub.prefix, subnets)
     for i, zone in enumerate(s.zones):
         for j, target in enumerate(zone.link_to):
             if target not in names:

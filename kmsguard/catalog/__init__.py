@@ -114,6 +114,10 @@ class Catalog:
     undocumented_prefixes: tuple[str, ...]
     undocumented_note: str
     images: tuple[ImageFamily, ...] = ()
+    # version.json: named by every report, so a finding can be traced to the data it used.
+    version: str = ""
+    date: str = ""
+    sources: Mapping[str, str] = field(default_factory=dict)  # tag -> title (and URL)
 
     def cloud(self, name: str) -> Cloud:
         try:
@@ -233,6 +237,7 @@ _ENDPOINTS = "endpoints.json"
 _LOCATIONS = "locations.json"
 _GVLK = "gvlk.json"
 _IMAGES = "images.json"
+_VERSION = "version.json"
 
 
 def _build_clouds(document: Any) -> dict[str, Cloud]:
@@ -350,8 +355,11 @@ def _build_gvlks(document: Any) -> tuple[Gvlk, ...]:
 def _load(directory: Traversable) -> Catalog:
     documents = {
         name: loader.validate(loader.read_json(directory.joinpath(name), name), name)
-        for name in (_ENDPOINTS, _LOCATIONS, _GVLK, _IMAGES)
+        for name in (_VERSION, _ENDPOINTS, _LOCATIONS, _GVLK, _IMAGES)
     }
+    meta = documents[_VERSION]
+    sources = {e["tag"]: f"{e['title']} ({e['url']})" if e["url"] else e["title"] for e in meta["sources"]}
+    _check_source_tags(documents, sources)
     clouds = _build_clouds(documents[_ENDPOINTS])
     locations = documents[_LOCATIONS]
     undocumented = locations["undocumented"]
@@ -365,7 +373,35 @@ def _load(directory: Traversable) -> Catalog:
         undocumented_prefixes=tuple(undocumented["prefixes"]),
         undocumented_note=undocumented["note"],
         images=build_images(documents[_IMAGES], lambda v, e: (_fold(v), _fold(e)) in pairs),
+        version=meta["version"],
+        date=meta["date"],
+        sources=MappingProxyType(sources),
     )
+
+
+def _check_source_tags(documents: Mapping[str, Any], sources: Mapping[str, str]) -> None:
+    """Every ``source`` tag of the data files is listed in version.json (no fact without a source)."""
+
+    def walk(value: Any, path: list[str | int], where: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "source" and isinstance(item, str):
+                    for tag in item.split():
+                        if tag not in sources:
+                            raise ValidationError(
+                                where,
+                                loader.format_path([*path, key]),
+                                f"source {tag!r} is not listed in {_VERSION} (known: {', '.join(sources)})",
+                            )
+                else:
+                    walk(item, [*path, key], where)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, [*path, index], where)
+
+    for name, document in documents.items():
+        if name != _VERSION:
+            walk(document, [], name)
 
 
 @functools.cache

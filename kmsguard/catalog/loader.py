@@ -24,6 +24,7 @@ SCHEMA_FILE = "catalog.schema.json"
 
 # Which $defs entry of the schema describes which data file.
 SCHEMA_DEFS: Mapping[str, str] = {
+    "version.json": "versionFile",
     "endpoints.json": "endpointsFile",
     "locations.json": "locationsFile",
     "gvlk.json": "gvlkFile",

@@ -84,7 +84,7 @@ def resolve_cloud(location: object, cloud: str | None, where: str) -> str:
             raise ValidationError(
                 where,
                 "location",
-                f"the KMS endpoints of location {location!r} are not documented (§1.3); "
+                f"the KMS endpoints of location {location!r} are not documented (docs/rules.md#location-to-cloud); "
                 "kmsguard cannot say which routes it needs",
             )
         if cloud is not None and cloud != found:
@@ -170,7 +170,7 @@ def _plan(routes: object, cloud: str, where: str) -> RoutePlan:
         raise ValidationError(
             where,
             "routes",
-            "adding the KMS routes would exceed the 400-route limit (§2.8); consolidate routes or allow "
+            "adding the KMS routes would exceed the 400-route limit (docs/rules.md#route-limits); consolidate routes or allow "
             "TCP 1688 to the KMS IPs on the firewall (kms_network_rule_collection)",
         )
     if plan.conflicts:
@@ -405,6 +405,8 @@ class AutoKmsRoutes:
         if isinstance(azure_name, str):
             self.table_names[azure_name.lower()] = location
         routes = props.get("routes")
+        if isinstance(routes, list) and self.internet_next_hop_denied:
+            self._warn_gateway(f"RouteTable {args.name}", [_route_view(r) for r in routes])
         if not isinstance(routes, list) or self.internet_next_hop_denied:
             # None: the routes are standalone resources (handled per Route); Unknown: an Output the
             # pack reports as unknown; denied: the firewall rule is the alternative (module doc).
@@ -435,7 +437,10 @@ class AutoKmsRoutes:
         if prefix is not None and prefix.prefixlen == 32 and hop == "internet":
             self.routed.add((table_key, str(prefix.network_address)))
             return
-        if prefix != _DEFAULT_ROUTE or hop not in _FORCED_HOPS or self.internet_next_hop_denied:
+        if self.internet_next_hop_denied:
+            self._warn_gateway(f"Route {args.name}", [dict(props)])
+            return
+        if prefix != _DEFAULT_ROUTE or hop not in _FORCED_HOPS:
             return
         where = f"Route {args.name}"
         cloud = self._cloud(table_location, where)
@@ -461,6 +466,30 @@ class AutoKmsRoutes:
                 opts=opts,
             )
             self.declared.append(logical)
+
+    def _warn_gateway(self, where: str, routes: Sequence[Any]) -> None:
+        """With next hop Internet denied, the firewall rule is the fix only for traffic that reaches
+        the firewall: a route sending KMS IPs to a VPN/ExpressRoute gateway tunnels them on-premises,
+        where KMS refuses the source (§1.2, §3.1), whatever the firewall allows."""
+        kms = [
+            ipaddress.IPv4Address(ip)
+            for ip in dict.fromkeys(e.ip for c in load_catalog().clouds.values() for e in c.endpoints)
+        ]
+        for route in routes:
+            if not isinstance(route, Mapping):
+                continue
+            hop = route.get("nextHopType")
+            prefix = _network(route.get("addressPrefix"))
+            if not isinstance(hop, str) or hop.lower() != "virtualnetworkgateway" or prefix is None:
+                continue
+            if any(ip in prefix for ip in kms):
+                pulumi.log.warn(
+                    f"auto_kms_routes: {where} sends the KMS IPs ({prefix}) to a VirtualNetworkGateway: next hop "
+                    "Internet is denied, and the firewall rule cannot help because the tunnel goes to the gateway, "
+                    "not the firewall; KMS refuses the on-premises source (0xC004F074). Route the KMS traffic to "
+                    "the hub firewall (VirtualAppliance) or egress it from on-premises through an Azure public IP"
+                )
+                return
 
     def _capture(self, name: str) -> _Capture | None:
         found = self.captures.get(name) or []

@@ -88,7 +88,12 @@ def _parse(route: Any) -> _Route:
 
 
 def plan_kms_routes(
-    routes: object, location: object, catalog: Catalog | None = None, *, bypass_appliances: bool = True
+    routes: object,
+    location: object,
+    catalog: Catalog | None = None,
+    *,
+    bypass_appliances: bool = True,
+    standalone: Sequence[Any] = (),
 ) -> RoutePlan:
     """The /32 → Internet routes a table with these inline ``routes`` in ``location`` is missing.
 
@@ -98,6 +103,11 @@ def plan_kms_routes(
     on-premises (§3.5), and a /32 → Internet around the firewall bypasses its inspection and, on a
     private subnet without a NAT gateway, removes the only outbound path (§5.2). The stack analysis
     says which of the two it is and what to change.
+
+    ``standalone``: the table's standalone ``Route`` resources known to the caller. They take part
+    in route selection (§2.4: one table, whatever declared its routes), share the table's route
+    names and its 400-route limit, and are never returned: a KMS IP they already route to the
+    Internet gets no inline duplicate.
     """
     catalog = catalog or load_catalog()
     location = plain(location)
@@ -108,7 +118,9 @@ def plan_kms_routes(
     cloud_name = catalog.cloud_of_location(location)
     if cloud_name is None:
         return RoutePlan(
-            "", (), skipped=f"the KMS endpoints of location {location!r} are not documented (§1.3)"
+            "",
+            (),
+            skipped=f"the KMS endpoints of location {location!r} are not documented (docs/rules.md#location-to-cloud)",
         )
     cloud = catalog.cloud(cloud_name)
     routes = plain(routes)
@@ -120,7 +132,7 @@ def plan_kms_routes(
         return RoutePlan(cloud_name, (), skipped="the inline routes are unknown during this preview")
     if not isinstance(routes, list | tuple):
         return RoutePlan(cloud_name, (), skipped="routes is not a list")
-    parsed = [_parse(r) for r in routes]
+    parsed = [_parse(r) for r in (*routes, *standalone)]
     # Only a route whose prefix is unknown may win for any IP; one with an Internet next hop cannot
     # divert it. A known prefix with an unknown next hop is judged where it is selected (_select).
     uncertain = any(r.prefix is None and r.hop != "internet" for r in parsed)
@@ -155,7 +167,7 @@ def plan_kms_routes(
             name = f"{kms_route_name(ip_text)}-{n}"
         names.add(name)
         added.append({"name": name, "addressPrefix": f"{ip_text}/32", "nextHopType": "Internet"})
-    if len(routes) + len(added) > MAX_ROUTES and added:
+    if len(routes) + len(standalone) + len(added) > MAX_ROUTES and added:
         return RoutePlan(
             cloud_name,
             (),
