@@ -2,8 +2,10 @@
 
 ``PulumiResource`` is the neutral input that the policy pack (from ``AnalyzeStack``), the program
 runner and ``pulumi stack export`` all produce; ``collect`` turns a deployment's resources into a
-``Network``. azure-native 3.x types are read (see ``kmsguard.collect.azure_native``); every other
-type (providers, components, the stack) is ignored.
+``Network``. azure-native 3.x types are read (see ``kmsguard.collect.azure_native``) and so are
+classic ``azure`` (pulumi-azure) types (``kmsguard.collect.azure_classic``, dispatched by the
+``azure:`` type prefix; a classic network type not read yet makes the verdicts unknown and is
+reported, never ignored); every other type (providers, components, the stack) is ignored.
 
 What ``props`` may be, and how it is read (docs/pulumi-mechanics.md):
 
@@ -55,6 +57,12 @@ class PulumiResource:
 
 def collect(resources: Sequence[PulumiResource]) -> Network:
     """The network model of a deployment's resources (order does not matter, §1.6)."""
+    if any(isinstance(r.type, str) and r.type.startswith("azure:") for r in resources):
+        # Imported only for stacks that hold classic resources: azure-native stacks (and the pack's
+        # start-up) pay nothing for the classic collector.
+        from kmsguard.collect.azure_classic.collector import build as build_mixed
+
+        return build_mixed(resources)
     return build(resources)
 
 
