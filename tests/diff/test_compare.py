@@ -1,0 +1,280 @@
+"""kmsguard diff on JSON reports built directly: matching, classification, JSON, text, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from kmsguard import diff
+from kmsguard.cli import main
+from kmsguard.report import sarif
+
+from .reports import FIX, IPS, report, subnet, urn, violation
+
+SCHEMA = json.loads(diff.DIFF_SCHEMA.read_text(encoding="utf-8"))
+SARIF_SCHEMA = json.loads(
+    (Path(__file__).resolve().parent.parent / "data" / "sarif-2.1.0.schema.json").read_text(encoding="utf-8")
+)
+FORCED = "route table rt-app route default: 0.0.0.0/0 → VirtualNetworkGateway (selected for 20.118.99.224)"
+NSG = "NSG nsg-web rule 200 deny-kms: denied"
+
+
+def pr() -> tuple[dict[str, Any], dict[str, Any]]:
+    """A base and a head with one subnet of each kind of change."""
+    vnet_a = urn("vnet-a", "VirtualNetwork")
+    base = report(
+        [
+            subnet("snet-app", "reachable"),
+            subnet("snet-data", "blocked"),
+            subnet("snet-legacy", "reachable"),
+            subnet("snet-mgmt", "blocked"),
+            subnet("vnet-a/one", "reachable", vnet="vnet-a", subnet_urn=vnet_a),
+            subnet("vnet-a/two", "unknown", vnet="vnet-a", subnet_urn=vnet_a),
+        ]
+    )
+    app = subnet("snet-app", "blocked")
+    web = subnet("snet-web", "blocked", fixes=[])
+    head = report(
+        [
+            app,
+            subnet("snet-data", "reachable"),
+            subnet("snet-batch", "reachable"),
+            subnet("snet-mgmt", "blocked"),
+            web,
+            subnet("snet-ops", "reachable"),
+            # Inline subnets share their VNet's URN: told apart by name, whatever their order.
+            subnet("vnet-a/two", "unknown", vnet="vnet-a", subnet_urn=vnet_a),
+            subnet("vnet-a/one", "reachable", vnet="vnet-a", subnet_urn=vnet_a),
+        ],
+        [violation(app, [FORCED]), violation(web, [NSG, "NSG nsg-web rule 300: denied"])],
+    )
+    return base, head
+
+
+def validate(doc: Any) -> None:
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
+
+
+def test_the_diff_schema_is_a_valid_2020_12_schema() -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+def test_every_kind_of_change_exact_json() -> None:
+    base, head = pr()
+    doc = diff.document(diff.compare(base, head))
+    validate(doc)
+    assert doc["base"] == {"project": "net", "stack": "dev", "blocked": False}
+    assert doc["head"] == {"project": "net", "stack": "dev", "blocked": True}
+    assert doc["regressed"] is True
+    assert [(c["subnet"], c["before"], c["after"], c["change"]) for c in doc["changes"]] == [
+        ("snet-app", "reachable", "blocked", "regressed"),
+        ("snet-data", "blocked", "reachable", "improved"),
+        ("snet-batch", None, "reachable", "added"),
+        ("snet-mgmt", "blocked", "blocked", "unchanged"),
+        ("snet-web", None, "blocked", "added"),
+        ("snet-ops", None, "reachable", "added"),
+        ("vnet-a/two", "unknown", "unknown", "unchanged"),
+        ("vnet-a/one", "reachable", "reachable", "unchanged"),
+        ("snet-legacy", "reachable", None, "removed"),
+    ]
+    assert doc["changes"][0] == {
+        "subnet": "snet-app",
+        "urn": urn("snet-app"),
+        "vnet": "vnet",
+        "before": "reachable",
+        "after": "blocked",
+        "change": "regressed",
+        "endpoints": [
+            {"fqdn": fqdn, "ip": ip, "before": "reachable", "after": "blocked"} for fqdn, ip in IPS
+        ],
+        "blockers": [FORCED],
+        "fixes": [FIX],
+    }
+    # An added blocked subnet carries its blockers too; improved, unchanged and removed ones none.
+    assert (doc["changes"][4]["blockers"], doc["changes"][4]["fixes"]) == (
+        [NSG, "NSG nsg-web rule 300: denied"],
+        [],
+    )
+    assert all(
+        c["blockers"] == [] and c["fixes"] == [] for i, c in enumerate(doc["changes"]) if i not in (0, 4)
+    )
+    assert doc["changes"][-1]["endpoints"] == [
+        {"fqdn": fqdn, "ip": ip, "before": "reachable", "after": None} for fqdn, ip in IPS
+    ]
+    assert doc["changes"][2]["endpoints"][0] == {
+        "fqdn": "azkms.core.windows.net",
+        "ip": "20.118.99.224",
+        "before": None,
+        "after": "reachable",
+    }
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "change", "fails"),
+    [
+        ("reachable", "unknown", "regressed", True),
+        ("reachable", "blocked", "regressed", True),
+        ("unknown", "blocked", "regressed", True),
+        ("excluded", "blocked", "regressed", True),
+        ("blocked", "unknown", "improved", False),
+        ("unknown", "reachable", "improved", False),
+        ("blocked", "excluded", "improved", False),
+        ("reachable", "excluded", "unchanged", False),
+        ("blocked", "blocked", "unchanged", False),
+    ],
+)
+def test_verdict_ranks(before: str, after: str, change: str, fails: bool) -> None:
+    d = diff.compare(report([subnet("s", before)]), report([subnet("s", after)]))
+    (c,) = d.changes
+    assert (c.change.value, c.fails, d.regressed) == (change, fails, fails)
+
+
+def test_an_endpoint_lost_inside_a_blocked_subnet_is_a_regression() -> None:
+    base = report([subnet("s", "blocked", endpoints=["blocked", "reachable", "reachable"])])
+    head = report([subnet("s", "blocked", endpoints=["blocked", "blocked", "reachable"])])
+    d = diff.compare(base, head)
+    (c,) = d.changes
+    assert (c.change, d.regressed) == (diff.Change.REGRESSED, True)
+    assert diff.verdict_change(c) == "blocked → blocked (40.83.235.53: reachable → blocked)"
+    # ...and one regained is an improvement.
+    (back,) = diff.compare(head, base).changes
+    assert back.change is diff.Change.IMPROVED
+
+
+def test_a_renamed_subnet_is_removed_plus_added() -> None:
+    d = diff.compare(report([subnet("snet-old", "reachable")]), report([subnet("snet-new", "reachable")]))
+    assert [(c.subnet, c.change.value) for c in d.changes] == [("snet-new", "added"), ("snet-old", "removed")]
+    assert d.regressed is False
+
+
+def test_urns_that_differ_by_stack_fall_back_to_vnet_and_name() -> None:
+    base = report([subnet("snet-app", "reachable", subnet_urn=urn("snet-app", stack="prod"))], stack="prod")
+    head = report([subnet("snet-app", "blocked")])
+    (c,) = diff.compare(base, head).changes
+    assert (c.change, c.urn, c.before, c.after) == (
+        diff.Change.REGRESSED,
+        urn("snet-app"),
+        "reachable",
+        "blocked",
+    )
+    # Same name in another VNet: another subnet.
+    other = report([subnet("snet-app", "blocked", vnet="vnet-b")])
+    assert [c.change.value for c in diff.compare(base, other).changes] == ["added", "removed"]
+
+
+def test_blockers_without_a_violation_are_the_last_steps_of_the_failing_endpoints() -> None:
+    head = report([subnet("s", "unknown", last_step="appliance 10.0.0.4")])
+    (c,) = diff.compare(report([subnet("s", "reachable")]), head).changes
+    assert c.blockers == tuple(f"appliance 10.0.0.4 ({ip})" for _, ip in IPS)
+    # With the pack's kms-unverified violation: its "Unknown because:" lines.
+    unverified = violation(head["subnets"][0], ["appliance 10.0.0.4 is not declared"], "kms-unverified")
+    (c,) = diff.compare(report([subnet("s", "reachable")]), {**head, "violations": [unverified]}).changes
+    assert c.blockers == ("appliance 10.0.0.4 is not declared",)
+
+
+def test_text() -> None:
+    base, head = pr()
+    assert diff.render_text(diff.compare(base, head)).splitlines()[:8] == [
+        "kmsguard diff: net/dev (base) → net/dev (head)",
+        "REGRESSED — this change breaks Windows activation: 1 subnet(s) lose KMS reachability and 1 new "
+        "subnet(s) blocked (1 regressed, 3 added, 1 improved, 1 removed, 3 unchanged)",
+        "",
+        "regressed  snet-app: reachable → blocked",
+        f"    blocked by: {FORCED}",
+        f"    fix 1: {FIX['detail']}",
+        f"      Pulumi: {FIX['code']}",
+        "added      snet-batch: (none) → reachable",
+    ]
+
+
+def write(tmp_path: Path, name: str, doc: Any) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def test_cli_exit_codes_and_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base, head = pr()
+    b, h = write(tmp_path, "base.json", base), write(tmp_path, "head.json", head)
+    assert main(["diff", str(b), str(h), "--format", "json"]) == 1
+    out = capsys.readouterr()
+    assert (json.loads(out.out), out.err) == (diff.document(diff.compare(base, head)), "")
+    # The head blocked but nothing got worse: 0 (an unchanged blocked subnet fails nothing).
+    assert main(["diff", str(h), str(h)]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == "OK — no subnet loses KMS reachability (8 unchanged)"
+    # Only improvements: 0.
+    fixed = write(tmp_path, "fixed.json", report([subnet("snet-app", "reachable")]))
+    broken = write(tmp_path, "broken.json", report([subnet("snet-app", "blocked")]))
+    assert (
+        main(["diff", str(broken), str(fixed), "--output", str(tmp_path / "out.md"), "--format", "markdown"])
+        == 0
+    )
+    assert (tmp_path / "out.md").read_text(encoding="utf-8").startswith("### ✅ kmsguard: no subnet loses")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read: No such file or directory"),
+        ("{not json", "not JSON: Expecting property name enclosed in double quotes (line 1, column 2)"),
+        (
+            '{"version": 3, "deployment": {}}',
+            "not a kmsguard JSON report (`kmsguard preview|check --format json`): Additional properties are "
+            "not allowed ('deployment', 'version' were unexpected)",
+        ),
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
+) -> None:
+    bad = tmp_path / "bad.json"
+    if content is not None:
+        bad.write_text(content, encoding="utf-8")
+    good = write(tmp_path, "good.json", report([]))
+    assert main(["diff", str(bad), str(good)]) == 2
+    out = capsys.readouterr()
+    assert (out.out, out.err) == ("", f"kmsguard: error: {bad}: {message}\n")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--fail-on", "regression"],
+            "--fail-on regression needs --baseline BASE.json or --base-ref GIT_REF",
+        ),
+        (["--baseline", "b.json", "--base-ref", "HEAD~1"], "--baseline and --base-ref: give one of them"),
+    ],
+)
+def test_preview_option_errors_exit_2(
+    capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    assert main(["preview", "tests/programs/diff_spokes", "--stack", "dev", "--engine", "mocks", *extra]) == 2
+    assert capsys.readouterr().err == f"kmsguard: error: {message}\n"
+
+
+def test_sarif_from_two_reports_has_every_baseline_state() -> None:
+    base, head = pr()
+    data_blocked = violation(base["subnets"][1], [FORCED])
+    mgmt = violation(base["subnets"][3], [FORCED])
+    base["violations"] = [data_blocked, mgmt]
+    mgmt_now = violation(head["subnets"][3], [NSG])  # same finding, another reason: updated
+    head["violations"] = [*head["violations"], mgmt_now]
+    log = sarif.log_from_reports(base, head)
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(log)
+    run = log["runs"][0]
+    assert [
+        (r["ruleId"], r["locations"][0]["logicalLocations"][0]["name"], r["baselineState"])
+        for r in run["results"]
+    ] == [
+        ("kms-reachability", "snet-app", "new"),
+        ("kms-reachability", "snet-web", "new"),
+        ("kms-reachability", "snet-mgmt", "updated"),
+        ("kms-reachability", "snet-data", "absent"),
+    ]
+    unchanged = sarif.log_from_reports(head, head)["runs"][0]["results"]
+    assert [r["baselineState"] for r in unchanged] == ["unchanged"] * 3
