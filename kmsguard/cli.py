@@ -7,17 +7,27 @@ Exit codes (DESIGN): 0 nothing blocked (for ``preview``/``check``: no mandatory 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
 
 from kmsguard.errors import KmsguardError
 from kmsguard.report import FORMATS
 
+if TYPE_CHECKING:
+    from kmsguard.diff import Diff
+    from kmsguard.evaluate import Evaluation
+
 EXIT_OK = 0
 EXIT_BLOCKED = 1
 EXIT_ERROR = 2
+# markdown is rendered from the JSON report (kmsguard.report.markdown), the others from the evaluation.
+REPORT_FORMATS = (*FORMATS, "markdown")
+DIFF_FORMATS = ("text", "markdown", "json", "sarif")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +56,21 @@ def _parser() -> argparse.ArgumentParser:
         "dir", nargs="?", type=Path, default=Path("."), help="Pulumi project directory (default: .)"
     )
     preview.add_argument("--stack", "-s", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
+    preview.add_argument(
+        "--engine",
+        choices=["auto", "pulumi", "mocks"],
+        default="auto",
+        help="auto (default): the real Pulumi CLI when one is found (`make engine`, KMSGUARD_PULUMI, PATH), "
+        "else the stand-in; pulumi: a real `pulumi preview --policy-pack` in a sandbox, offline; mocks: "
+        "the program under the SDK's mocks",
+    )
+    preview.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="limit for the program run (default 600)",
+    )
     check = sub.add_parser(
         "check",
         help="evaluate a `pulumi stack export` file (the deployed state) with the kmsguard policy pack",
@@ -53,6 +78,45 @@ def _parser() -> argparse.ArgumentParser:
         "are reported as what the next `pulumi up` would add, never applied.",
     )
     check.add_argument("state", type=Path, help="the output of `pulumi stack export` (JSON)")
+    diff = sub.add_parser(
+        "diff",
+        help="what a change does to KMS reachability: compare two JSON reports subnet by subnet",
+        description="Compare two JSON reports of `kmsguard preview|check --format json` (base, then head), "
+        "subnet by subnet and endpoint by endpoint. Exit 1 when a subnet regressed or an added subnet is "
+        "blocked, else 0; 2 on errors.",
+    )
+    diff.add_argument("base", type=Path, help="the base's JSON report (e.g. the target branch)")
+    diff.add_argument("head", type=Path, help="the head's JSON report (e.g. the pull request)")
+    diff.add_argument(
+        "--format",
+        "-f",
+        choices=DIFF_FORMATS,
+        default="text",
+        help="text, markdown (a PR comment or $GITHUB_STEP_SUMMARY), json (diff.schema.json) or sarif "
+        "(results with baselineState; logical locations only)",
+    )
+    diff.add_argument("--output", "-o", type=Path, help="write the result to this file instead of stdout")
+    for command in (preview, check):
+        command.add_argument(
+            "--baseline",
+            type=Path,
+            metavar="BASE.json",
+            help="compare with this JSON report: text, json and markdown show the diff, sarif and html mark "
+            "what changed; exit 1 only on a regression (see --fail-on)",
+        )
+        command.add_argument(
+            "--base-ref",
+            metavar="GIT_REF",
+            help="compare with the same project (or state file) at this git commit, evaluated the same way "
+            "(same stack, config and pack) from a temporary copy made with `git archive`",
+        )
+        command.add_argument(
+            "--fail-on",
+            choices=["regression", "blocked"],
+            default=None,
+            help="exit 1 on a regression against the baseline, or whenever the result is blocked "
+            "(default: regression with --baseline/--base-ref, blocked otherwise)",
+        )
     for command in (preview, check):
         command.add_argument(
             "--policy-config",
@@ -60,7 +124,11 @@ def _parser() -> argparse.ArgumentParser:
             help="policy pack config, the format of `pulumi preview --policy-pack-config`",
         )
         command.add_argument(
-            "--format", "-f", choices=FORMATS, default="text", help="report format (default: text)"
+            "--format",
+            "-f",
+            choices=REPORT_FORMATS,
+            default="text",
+            help="report format (default: text); markdown: a PR comment or $GITHUB_STEP_SUMMARY",
         )
         command.add_argument(
             "--output", "-o", type=Path, help="write the report to this file instead of stdout"
@@ -78,35 +146,193 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit codes are a contract (DESIGN "CLI"): 0 nothing mandatory, 1 blocked, 2 any error — usage,
+    input, program or internal — with one line naming the file and what to do, never a Python
+    traceback (the Pulumi program's own traceback is shown, as `pulumi preview` shows it), and
+    128+N when signal N stopped the run (130 Ctrl-C, 143 SIGTERM) after every child and temporary
+    directory is gone."""
+    from kmsguard.engine import children
+
     args = _parser().parse_args(argv)
-    try:
-        if args.command == "explain":
-            return _explain(args)
-        if args.command == "catalog":
-            return _catalog(args)
-        if args.command in ("preview", "check"):
+    with children.handling_signals():
+        try:
+            code = _dispatch(args)
+            _flush_stdout()
+        except children.Interrupted as exc:
+            return _interrupted(exc.signum)
+        except KmsguardError as exc:
+            if children.interrupted() is not None:  # the error is the children we ended on a signal
+                return _interrupted(children.interrupted() or 0)
+            _report_error(exc)
+            return EXIT_ERROR
+        except Exception as exc:  # anything else is our bug: exit 2 (never 1), traceback to a file
+            if children.interrupted() is not None:
+                return _interrupted(children.interrupted() or 0)
+            return _internal_error(exc)
+        if children.interrupted() is not None:
+            return _interrupted(children.interrupted() or 0)
+        return code
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "explain":
+        return _explain(args)
+    if args.command == "catalog":
+        return _catalog(args)
+    if args.command in ("preview", "check"):
+        from kmsguard.engine.mocks import runner
+
+        # The program's print, stderr and pulumi.log output, shown as it runs (as `pulumi preview`
+        # shows it) on stderr: stdout is the report.
+        previous, runner.echo = runner.echo, sys.stderr
+        try:
             return _evaluate(args)
-    except KmsguardError as exc:
-        program_traceback = getattr(exc, "traceback", "")
-        if program_traceback:
-            # The program's own traceback, as `pulumi preview` shows it, before our one-line summary.
-            sys.stderr.write(
-                program_traceback if program_traceback.endswith("\n") else program_traceback + "\n"
-            )
-        print(f"kmsguard: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        finally:
+            runner.echo = previous
+    if args.command == "diff":
+        return _diff(args)
     return EXIT_ERROR
 
 
+def _report_error(exc: KmsguardError) -> None:
+    program_traceback = getattr(exc, "traceback", "")
+    if program_traceback:
+        # The program's own traceback, as `pulumi preview` shows it, before our one-line summary.
+        _stderr(program_traceback if program_traceback.endswith("\n") else program_traceback + "\n")
+    _stderr(f"kmsguard: error: {exc}\n")
+
+
+def _internal_error(exc: BaseException) -> int:
+    import tempfile
+    import traceback
+
+    full = "".join(traceback.format_exception(exc))
+    try:
+        fd, name = tempfile.mkstemp(prefix="kmsguard-crash-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as handle:
+            handle.write(full)
+        where = f"the full traceback is in {name}"
+    except OSError as e:
+        where = f"the traceback could not be saved ({e.strerror or e})"
+    first = (str(exc).strip().splitlines() or [""])[0]
+    detail = f"{type(exc).__name__}: {first[:300]}" if first else type(exc).__name__
+    _stderr(f"kmsguard: internal error: {detail}; {where}; please report it\n")
+    return EXIT_ERROR
+
+
+def _interrupted(signum: int) -> int:
+    import signal
+
+    name = signal.Signals(signum).name if signum in signal.Signals.__members__.values() else str(signum)
+    _stderr(f"kmsguard: stopped by {name}; the program and the policy pack were ended\n")
+    return 128 + signum
+
+
+def _stderr(text: str) -> None:
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # nowhere left to say it; the exit code still does
+
+
+def _emit(text: str) -> None:
+    """The report on stdout. Lone surrogates (a name from a program) become ``\\udXXX`` escapes: in
+    JSON and SARIF that is the JSON escape of the same code unit, elsewhere visible text."""
+    data = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    try:
+        try:
+            sys.stdout.write(data)
+        except UnicodeEncodeError:  # a console encoding without ✓ or →
+            encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+            sys.stdout.write(data.encode(encoding, "backslashreplace").decode(encoding))
+        sys.stdout.flush()
+    except OSError as exc:
+        _silence_stdout()
+        raise KmsguardError(
+            f"cannot write to standard output: {exc.strerror or exc}; write the report to a file with --output FILE"
+        ) from None
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        _silence_stdout()
+        raise KmsguardError(f"cannot write to standard output: {exc.strerror or exc}") from None
+
+
+def _silence_stdout() -> None:
+    """Point fd 1 at /dev/null, so the interpreter's own flush at exit cannot fail a second time (it
+    would print "Exception ignored" and exit 120)."""
+    try:
+        fd = sys.stdout.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError, AttributeError):
+        return
+    try:
+        os.dup2(null, fd)
+    finally:
+        os.close(null)
+
+
+def write_report(path: Path, text: str) -> None:
+    """``--output``: a temporary file in the same folder, renamed over the old report, so a failed
+    write (full disk, file-size limit, no permission) leaves the previous report whole."""
+    import stat
+    import tempfile
+
+    data = text.encode("utf-8", "backslashreplace")
+    target = path.resolve() if path.is_symlink() else path  # replace what the link points at
+    if target.exists() and not target.is_file():
+        # A device or a pipe (/dev/stdout, /dev/full, a FIFO a CI step reads): written in place;
+        # renaming over it would replace the device node itself.
+        try:
+            with open(target, "wb") as handle:
+                handle.write(data)
+        except OSError as e:
+            raise KmsguardError(f"{path}: cannot write the report: {e.strerror or e}") from None
+        return
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as e:
+        raise KmsguardError(f"{path}: cannot write the report: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            mode = stat.S_IMODE(os.stat(target).st_mode)
+        except OSError:  # a new report: the mode write_text would give it
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise KmsguardError(
+            f"{path}: cannot write the report: {e.strerror or e}; the previous report, if any, is unchanged"
+        ) from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def _explain(args: argparse.Namespace) -> int:
+    from kmsguard import inputs
     from kmsguard.analysis import Verdict, analyze
-    from kmsguard.collect.description import load_description
+    from kmsguard.collect.description import parse_description
     from kmsguard.report import text
 
-    network, settings = load_description(args.file)
+    data = inputs.load_json(args.file, "network description", limit=inputs.MAX_YAML_BYTES)
+    network, settings = parse_description(data, str(args.file))
     result = analyze(network, settings)
     colour = args.color == "always" or (args.color == "auto" and text.use_colour(sys.stdout))
-    sys.stdout.write(text.render(result, colour=colour, verbose=not args.brief))
+    _emit(text.render(result, colour=colour, verbose=not args.brief))
     return EXIT_BLOCKED if result.verdict is Verdict.BLOCKED else EXIT_OK
 
 
@@ -116,14 +342,22 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     config = evaluate.load_policy_config(args.policy_config)
     pack = args.policy_pack or evaluate.DEFAULT_PACK
-    if args.policy_pack is None and not (pack / "PulumiPolicy.yaml").is_file():
-        # A non-editable install has the library but not the repository's policy/ directory.
-        raise KmsguardError(
-            f"the kmsguard policy pack is not at {pack}; pass --policy-pack DIR (the repository's policy/)"
-        )
+    # Before the head runs, so a bad baseline fails fast.
+    baseline = _baseline(args)
     try:
         if args.command == "preview":
-            ev = evaluate.evaluate_project(args.dir, args.stack, policy_config=config, pack_dir=pack)
+            if evaluate.resolve_engine(args.engine) == "pulumi":
+                ev = evaluate.evaluate_with_cli(
+                    args.dir,
+                    args.stack,
+                    policy_config=config,
+                    pack_dir=args.policy_pack,
+                    timeout=args.timeout,
+                )
+            else:
+                ev = evaluate.evaluate_project(
+                    args.dir, args.stack, policy_config=config, pack_dir=pack, timeout=args.timeout
+                )
         else:
             ev = evaluate.evaluate_export(args.state, policy_config=config, pack_dir=pack)
     except evaluate.PolicyConfigError as exc:
@@ -132,14 +366,15 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise
     to_terminal = args.output is None
     colour = args.color == "always" or (args.color == "auto" and to_terminal and text_colour(sys.stdout))
-    report = render(ev, args.format, colour=colour and args.format == "text")
-    if args.output is None:
-        sys.stdout.write(report)
+    compared = None
+    if baseline is None and args.format != "markdown":
+        report = render(ev, args.format, colour=colour and args.format == "text")
     else:
-        try:
-            args.output.write_text(report, encoding="utf-8")
-        except OSError as e:
-            raise KmsguardError(f"{args.output}: cannot write: {e.strerror or e}") from e
+        report, compared = _compared(ev, args.format, baseline)
+    if args.output is None:
+        _emit(report)
+    else:
+        write_report(args.output, report)
     if args.timings:
         t = ev.timings
         print(
@@ -147,7 +382,83 @@ def _evaluate(args: argparse.Namespace) -> int:
             f"{t['pack_start']:.3f}s, pack RPCs {t['pack']:.3f}s, analysis {t['analysis']:.3f}s, total {t['total']:.3f}s",
             file=sys.stderr,
         )
+    if compared is not None and (args.fail_on or "regression") == "regression":
+        return EXIT_BLOCKED if compared.regressed else EXIT_OK
     return EXIT_BLOCKED if ev.blocked else EXIT_OK
+
+
+def _baseline(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The base's JSON report: ``--baseline`` read, or ``--base-ref`` evaluated like the head."""
+    if args.baseline is not None and args.base_ref is not None:
+        raise KmsguardError("--baseline and --base-ref: give one of them")
+    if args.baseline is None and args.base_ref is None:
+        if args.fail_on == "regression":
+            raise KmsguardError("--fail-on regression needs --baseline BASE.json or --base-ref GIT_REF")
+        return None
+    from kmsguard.diff import load_report
+
+    if args.baseline is not None:
+        return load_report(args.baseline)
+    import tempfile
+
+    from kmsguard.baseref import at_ref
+
+    target = args.dir if args.command == "preview" else args.state
+    with at_ref(target, args.base_ref) as base_target, tempfile.TemporaryDirectory() as tmp:
+        # The base goes through this very command (same engine, stack, config and pack) as a JSON report.
+        base_args = argparse.Namespace(**vars(args))
+        base_args.dir = base_args.state = base_target
+        base_args.baseline = base_args.base_ref = base_args.fail_on = None
+        base_args.format, base_args.color = "json", "never"
+        base_args.output = Path(tmp) / "base.json"
+        _evaluate(base_args)
+        return load_report(base_args.output)
+
+
+def _compared(ev: Evaluation, fmt: str, baseline: Mapping[str, Any] | None) -> tuple[str, Diff | None]:
+    """The report in ``fmt`` against the base (text, json, markdown: the diff; sarif, html: the head's
+    report marked with what changed; junit: the head's); markdown without a base: the head's summary."""
+    from kmsguard import diff
+    from kmsguard.report import html, markdown, redact, render, sarif
+
+    head = json.loads(render(ev, "json"))  # redacted, as a written report would be
+    if baseline is None:
+        return markdown.render_report(head), None
+    result = diff.compare(baseline, head)
+    if fmt == "text":
+        return diff.render_text(result), result
+    if fmt == "json":
+        return diff.render_json(result), result
+    if fmt == "markdown":
+        return markdown.render_diff(result), result
+    secrets = redact.secret_texts(ev)
+    if fmt == "sarif":
+        return redact.in_json(sarif.render(ev, baseline=baseline), secrets), result
+    if fmt == "html":
+        return redact.in_html(html.render(ev, changes=result.changes), secrets), result
+    return render(ev, fmt), result
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from kmsguard import diff
+    from kmsguard.report import markdown, sarif
+
+    base = diff.load_report(args.base)
+    head = diff.load_report(args.head)
+    result = diff.compare(base, head)
+    if args.format == "json":
+        out = diff.render_json(result)
+    elif args.format == "markdown":
+        out = markdown.render_diff(result)
+    elif args.format == "sarif":
+        out = json.dumps(sarif.log_from_reports(base, head), indent=2, ensure_ascii=False) + "\n"
+    else:
+        out = diff.render_text(result)
+    if args.output is None:
+        _emit(out)
+    else:
+        write_report(args.output, out)
+    return EXIT_BLOCKED if result.regressed else EXIT_OK
 
 
 def text_colour(stream: IO[str]) -> bool:
@@ -175,7 +486,7 @@ def _catalog(args: argparse.Namespace) -> int:
         print(f"{cloud.display_name} ({cloud.name}){' — closed' if cloud.closed else ''}")
         for e in cloud.endpoints:
             print(
-                f"  {e.fqdn:32} {e.ip:16} TCP {e.port}{'  (legacy IP, still to be routed per S1)' if e.legacy else ''}"
+                f"  {e.fqdn:32} {e.ip:16} TCP {e.port}{'  (legacy IP, still to be routed per docs/rules.md#kms-routes)' if e.legacy else ''}"
             )
     return EXIT_OK
 

@@ -2,7 +2,7 @@
 
 Two sources feed the same pack (docs/pulumi-mechanics §1.3) through the analyzer driver:
 
-* **preview** — a Pulumi program run offline (``kmsguard.engine.runner``): ``Remediate`` then
+* **preview** — a Pulumi program run offline (``kmsguard.engine.mocks.runner``): ``Remediate`` then
   ``Analyze`` per resource, remediations applied to the inputs as the engine applies them (§1.5),
   then ``AnalyzeStack`` on the remediated outputs; the verdicts are those of the remediated plan.
 * **check** — a ``pulumi stack export`` file (§4.2), an audit of what is deployed. It follows
@@ -29,12 +29,20 @@ from typing import TYPE_CHECKING, Any
 
 from kmsguard.analysis import NetworkResult
 from kmsguard.collect.pulumi import PulumiResource, merge_inputs
-from kmsguard.engine import DriveResult, PackProcess, PackResource, Remediation, Secret, Violation
+from kmsguard.engine import (
+    DriveResult,
+    PackProcess,
+    PackResource,
+    PolicyInfo,
+    Remediation,
+    Secret,
+    Violation,
+)
 from kmsguard.engine.wire import SECRET_SIG, SIG_KEY, encode_value
 from kmsguard.errors import KmsguardError, ValidationError
 
 if TYPE_CHECKING:
-    from kmsguard.engine.runner import ProgramRun
+    from kmsguard.engine.mocks.runner import ProgramRun
 
 __all__ = [
     "DEFAULT_PACK",
@@ -56,8 +64,9 @@ class PolicyConfigError(KmsguardError):
     """The policy pack config was refused (by the engine's schema check or by the analysis)."""
 
 
-# The pack shipped with the project: <repo>/policy next to the kmsguard package.
-DEFAULT_PACK = Path(__file__).resolve().parent.parent / "policy"
+# The pack shipped inside the package (kmsguard/pack): started in this interpreter, so an installed
+# kmsguard has its pack; the repository's policy/ directory runs the same pack for the Pulumi CLI.
+DEFAULT_PACK = Path(__file__).resolve().parent / "pack"
 
 Source = tuple[str, int]  # program file, line
 
@@ -77,41 +86,89 @@ class Evaluation:
     # The file the resources came from (a stack export), for reports that point at it.
     origin: Path | None = None
     project_dir: Path | None = None
+    # Which engine ran the preview: "mocks" (the stand-in) or "pulumi" (the real CLI), and its version.
+    engine: str = "mocks"
+    engine_version: str = ""
+    # What the program printed and logged (print, stderr, pulumi.log), as `pulumi preview` shows it.
+    program_output: str = ""
+
+    # check: the diagnostics of policies at the ``remediate`` level (kms-route-autofix: the routes the
+    # next `pulumi up` with the pack would add). They describe a change, not the deployed state, so
+    # they are notes: never violations, never a failure (DESIGN "kmsguard check").
+    notes: tuple[Violation, ...] = ()
 
     @property
     def blocked(self) -> bool:
-        """§1.7: ``pulumi preview`` fails iff a violation is mandatory."""
-        return self.drive.preview_fails
+        """§1.7: a mandatory violation; for check, of the deployed state (notes never count)."""
+        return any(v.level == "mandatory" for v in self.violations)
 
     @property
     def violations(self) -> tuple[Violation, ...]:
-        return self.drive.violations
+        noted = {id(v) for v in self.notes}
+        return _engine_order(self.drive, tuple(v for v in self.drive.violations if id(v) not in noted))
+
+    @property
+    def outcome(self) -> str:
+        """The one-line outcome every report prints (without the BLOCKED/PASSED word).
+
+        Only a preview can say that `pulumi preview` with the pack would fail: a check evaluates
+        the deployed state without the remediations a preview would apply first, so whether a
+        preview of the same program fails is not known from it.
+        """
+        mandatory = sum(1 for v in self.violations if v.level == "mandatory")
+        if self.mode == "preview":
+            if mandatory and self.engine == "pulumi":
+                return f"{mandatory} mandatory violation(s); `pulumi preview` with this pack failed"
+            if mandatory:
+                return f"{mandatory} mandatory violation(s); `pulumi preview` with this pack would fail"
+            return "no mandatory violation"
+        said = (
+            f"{mandatory} mandatory violation(s) in the deployed state"
+            if mandatory
+            else "no mandatory violation in the deployed state"
+        )
+        if self.notes:
+            said += f"; {len(self.notes)} note(s) on what the next `pulumi up` with this pack would add"
+        return said
 
     @property
     def remediations(self) -> tuple[Remediation, ...]:
-        return self.drive.remediations
+        # By resource, as the violations of resource policies (see _engine_order).
+        return tuple(sorted(self.drive.remediations, key=lambda r: r.urn))
 
     def name_of(self, urn: str) -> str:
         return urn.rsplit("::", 1)[-1] if "::" in urn else urn
+
+
+def _engine_order(drive: DriveResult, violations: tuple[Violation, ...]) -> tuple[Violation, ...]:
+    """Violations in one order whichever engine ran: those of resource policies by resource URN (the real
+    engine reports them as its parallel steps finish, in an order that varies between runs), then those
+    of stack policies in the pack's own order (deterministic: the analysis runs in URN order)."""
+    stack_policies = {p.name for p in drive.policies if p.policy_type == "stack"}
+
+    def key(v: Violation) -> tuple[int, str]:
+        return (1, "") if v.policy in stack_policies else (0, v.urn)
+
+    return tuple(sorted(violations, key=key))
 
 
 # --- inputs --------------------------------------------------------------------------------------
 
 
 def load_policy_config(path: Path | None) -> dict[str, Any]:
-    """A ``--policy-pack-config`` file (§5): a JSON object; an empty file is allowed."""
+    """A ``--policy-pack-config`` file (§5): a JSON object; an empty file is allowed.
+
+    Read through ``kmsguard.inputs``: UTF-8/16/32 with or without a BOM, bounded size and depth.
+    """
+    from kmsguard import inputs
+
     if path is None:
         return {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise KmsguardError(f"{path}: cannot read: {e.strerror or e}") from e
+    what = "policy pack config"
+    text = inputs.read_text(path, what, limit=inputs.MAX_YAML_BYTES)
     if not text.strip():
         return {}
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise KmsguardError(f"{path}: line {e.lineno} column {e.colno}: {e.msg}") from e
+    data = inputs.parse_json(text, str(path), what)
     if not isinstance(data, dict):
         raise KmsguardError(f"{path}: a policy pack config is a JSON object, not {_json_kind(data)}")
     return data
@@ -137,14 +194,10 @@ def load_stack_export(path: Path) -> StackExport:
     string ``[secret]`` (as ``pulumi policy analyze`` does); ``--show-secrets`` plaintext is used.
     Every structural problem is an error naming the file and the resource.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise KmsguardError(f"{path}: cannot read: {e.strerror or e}") from e
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise KmsguardError(f"{path}: line {e.lineno} column {e.colno}: {e.msg}") from e
+    from kmsguard.inputs import load_json
+
+    # UTF-16 with a BOM is what `pulumi stack export > state.json` writes in Windows PowerShell.
+    data = load_json(path, "`pulumi stack export` file")
     where = f"{path}: not a `pulumi stack export` file"
     if not isinstance(data, dict):
         raise KmsguardError(f"{where} (the top level is {_json_kind(data)}, not an object)")
@@ -341,7 +394,38 @@ def evaluate_resources(
         timings=timings,
         origin=origin,
         project_dir=project_dir,
+        notes=remediation_notes(drive, config) if mode == "check" else (),
     )
+
+
+def effective_levels(policies: Sequence[PolicyInfo], policy_config: Mapping[str, Any]) -> dict[str, str]:
+    """Each policy's level after the config (§5): its own entry, else ``all``, else its default.
+
+    The engine has validated the config by now (Configure), so only well-formed entries are read.
+    """
+
+    def level_of(entry: object) -> str | None:
+        if isinstance(entry, Mapping):
+            entry = entry.get("enforcementLevel")
+        return entry if isinstance(entry, str) else None
+
+    everything = level_of(policy_config.get("all"))
+    return {
+        p.name: level_of(policy_config.get(p.name)) or everything or p.enforcement_level for p in policies
+    }
+
+
+def remediation_notes(drive: DriveResult, policy_config: Mapping[str, Any]) -> tuple[Violation, ...]:
+    """The diagnostics that ``kmsguard check`` reports as notes, not violations.
+
+    A policy at the ``remediate`` level reports, in ``Analyze``, what its remediation would change
+    (the engine raises the level to mandatory, §1.4). In a preview the remediation is applied
+    first, so the diagnostic is gone unless the change cannot be made; a check applies nothing
+    (``pulumi policy analyze --file``, §4.2), so every one of them would fail the audit of a
+    deployed network that is fine. Whether that network reaches KMS is ``kms-reachability``'s verdict.
+    """
+    levels = effective_levels(drive.policies, policy_config)
+    return tuple(v for v in drive.violations if levels.get(v.policy) == "remediate")
 
 
 def drive_started(
@@ -447,11 +531,13 @@ def evaluate_project(
     Both are separate processes, so the pack's start-up (about a second: Python, grpc, pulumi_policy)
     hides behind the program run (seconds: importing pulumi_azure_native alone takes longer).
     """
-    from kmsguard.engine.project import load_project
-    from kmsguard.engine.runner import run_program
+    from kmsguard.engine.mocks.runner import run_program
+    from kmsguard.engine.project import load_project, stack_name
 
-    # A missing or bad Pulumi.yaml fails here, before any process starts.
-    pack = PackProcess(pack_dir, project=load_project(Path(project_dir)).name, stack=stack)
+    # A missing or bad Pulumi.yaml (or stack reference) fails here, before any process starts; the pack
+    # gets the stack's name part as PULUMI_STACK, as the CLI passes it.
+    project = load_project(Path(project_dir))
+    pack = PackProcess(pack_dir, project=project.name, stack=stack_name(project, stack))
     failure: list[BaseException] = []
 
     def start() -> None:
@@ -473,3 +559,64 @@ def evaluate_project(
         pack.close()
         raise failure[0]
     return evaluate_program(run, policy_config=policy_config, pack_dir=pack_dir, pack=pack)
+
+
+ENGINES = ("auto", "pulumi", "mocks")
+
+
+def resolve_engine(engine: str) -> str:
+    """``auto``: the real Pulumi CLI when one is found (``make engine``, PATH), else the stand-in."""
+    if engine not in ENGINES:
+        raise KmsguardError(f"--engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine != "auto":
+        return engine
+    from kmsguard.engine.pulumi_cli.install import find_pulumi
+
+    return "pulumi" if find_pulumi() is not None else "mocks"
+
+
+def evaluate_with_cli(
+    project_dir: Path,
+    stack: str,
+    *,
+    policy_config: Mapping[str, Any] | None = None,
+    pack_dir: Path | None = None,
+    timeout: float = 600.0,
+) -> Evaluation:
+    """``kmsguard preview --engine pulumi``: a real ``pulumi preview --policy-pack`` in a sandbox.
+
+    The engine's events decide the violations, their levels and the remediations applied; the traces
+    and fixes come from the same analysis as the stand-in's, of the resources the engine gave the pack.
+    """
+    from kmsguard.engine.pulumi_cli.engine import preview_with_cli
+    from kmsguard.policies import analyze_resources
+
+    config = dict(policy_config or {})
+    run = preview_with_cli(project_dir, stack, pack=pack_dir, policy_config=config, timeout=timeout)
+    t0 = time.perf_counter()
+    try:
+        result = analyze_resources(
+            [pack_view(r) for r in run.drive.final_resources], reachability_config(config)
+        )
+    except ValidationError as exc:
+        raise PolicyConfigError(str(exc)) from exc
+    analysis = time.perf_counter() - t0
+    timings = {
+        "program": float(run.timings.get("preview", 0.0)),
+        "pack_start": 0.0,
+        "pack": 0.0,
+        "analysis": analysis,
+        "total": float(run.timings.get("total", 0.0)) + analysis,
+    }
+    return Evaluation(
+        mode="preview",
+        project=run.project,
+        stack=stack,
+        drive=run.drive,
+        result=result,
+        timings=timings,
+        project_dir=run.project_dir,
+        engine="pulumi",
+        engine_version=run.cli.version,
+        program_output=run.program_output,
+    )

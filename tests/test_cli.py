@@ -32,7 +32,7 @@ def test_explain_blocked_example_exits_1_and_lists_every_fix() -> None:
     ), "the UDR 0/0 wins the tie over the gateway's Default Site route (R2.2)"
     assert (
         "✗ [route] route table rt-spoke route default-to-onprem: 0.0.0.0/0 → VirtualNetworkGateway (selected for "
-        "20.118.99.224): traffic leaves Azure through the gateway, so KMS sees a non-Azure source IP (§1.2, §3, S1)"
+        "20.118.99.224): traffic leaves Azure through the gateway, so KMS sees a non-Azure source IP (docs/rules.md#azure-public-source)"
         in proc.stdout
     )
     assert "fix (these changes make every KMS endpoint reachable):" in proc.stdout
@@ -42,7 +42,7 @@ def test_explain_blocked_example_exits_1_and_lists_every_fix() -> None:
     )
     assert (
         "2. route table rt-spoke: add 20.118.99.224/32 → Internet, 23.102.135.246/32 → Internet, "
-        "40.83.235.53/32 → Internet (S1: one /32 route per KMS IP)" in proc.stdout
+        "40.83.235.53/32 → Internet (one /32 route per KMS IP, docs/rules.md#kms-routes)" in proc.stdout
     )
     assert proc.stdout.rstrip().endswith("2 subnet(s): 1 blocked, 1 excluded")
 

@@ -28,7 +28,31 @@ def document(ev: Evaluation) -> dict[str, Any]:
         "subnets": [subnet(s) for s in ev.result.subnets],
         "violations": [violation(v) for v in ev.violations],
         "remediations": [remediation(r) for r in ev.remediations],
+        "notes": [note(v) for v in ev.notes],
+        "engine": engine(ev),
+        "catalog": catalog_info(),
     }
+
+
+def catalog_info() -> dict[str, str]:
+    """The catalog the verdicts were computed with (its KMS IPs and locations change over time)."""
+    from kmsguard.catalog import load_catalog
+
+    catalog = load_catalog()
+    return {"version": catalog.version, "date": catalog.date}
+
+
+def catalog_line() -> str:
+    info = catalog_info()
+    return f"catalog {info['version']} ({info['date']})"
+
+
+def engine(ev: Evaluation) -> dict[str, str]:
+    """Which engine produced the verdicts: the real Pulumi CLI (with its version) or the stand-in."""
+    out = {"name": ev.engine}
+    if ev.engine_version:
+        out["version"] = ev.engine_version
+    return out
 
 
 def render(ev: Evaluation) -> str:
@@ -53,7 +77,10 @@ def endpoint(e: EndpointResult) -> dict[str, Any]:
 
 
 def step(t: Step) -> dict[str, Any]:
-    return {"step": t.kind, "detail": t.detail, "urn": t.urn}
+    out: dict[str, Any] = {"step": t.kind, "detail": t.detail, "urn": t.urn}
+    if t.finding is not None:
+        out["finding"] = t.finding.value  # the stable ID (docs/findings.md), on blocking and unknown steps
+    return out
 
 
 def fix(f: Fix) -> dict[str, Any]:
@@ -68,6 +95,11 @@ def message_of(v: Violation) -> str:
 
 def violation(v: Violation) -> dict[str, Any]:
     return {"policy": v.policy, "level": v.level, "urn": v.urn or None, "message": message_of(v)}
+
+
+def note(v: Violation) -> dict[str, Any]:
+    """check: what a remediation policy would change at the next `pulumi up` (never a failure)."""
+    return {"policy": v.policy, "urn": v.urn or None, "message": message_of(v)}
 
 
 def added_items(r: Remediation) -> list[Any]:

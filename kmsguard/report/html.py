@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
 from kmsguard.analysis import EndpointResult, Outcome, Step, SubnetResult, Verdict
+from kmsguard.diff import SubnetChange
 from kmsguard.evaluate import Evaluation
-from kmsguard.report.document import added_items, describe_added, message_of
+from kmsguard.report.document import added_items, catalog_line, describe_added, message_of
 from kmsguard.report.text import settle_hints, summary
+
+# Control characters (invalid in HTML, often invisible) a resource name may carry.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 # Steps that are hops of the path; other kinds (DNS, NSG, admin rules) appear only when they block or
 # leave the question open, since a passing filter is not a place the packet goes through.
@@ -97,13 +101,15 @@ class _Node:
     tooltip: str
 
 
-def render(ev: Evaluation) -> str:
+def render(ev: Evaluation, *, changes: Sequence[SubnetChange] | None = None) -> str:
+    """The report; with ``changes`` (``kmsguard.diff`` against a baseline) regressed and improved
+    subnets are marked, and the subnets only the base had are listed."""
     title = f"kmsguard {ev.mode}: {ev.project}/{ev.stack}"
-    mandatory = sum(1 for v in ev.violations if v.level == "mandatory")
+    marks = _change_marks(changes or ())
     if ev.blocked:
-        banner = f'<div class="banner blocked">BLOCKED — {mandatory} mandatory violation(s): `pulumi preview` with this pack would fail</div>'
+        banner = f'<div class="banner blocked">BLOCKED — {escape(ev.outcome)}</div>'
     else:
-        banner = '<div class="banner passed">PASSED — no mandatory violation</div>'
+        banner = f'<div class="banner passed">PASSED — {escape(ev.outcome)}</div>'
     what = "offline preview of the Pulumi program" if ev.mode == "preview" else "audit of the deployed state"
     parts = [
         "<!DOCTYPE html>",
@@ -111,32 +117,77 @@ def render(ev: Evaluation) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         # No script, no fetch: the page must open offline and never run anything from the stack.
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
+        f"<title>{escape(title)}</title><style>{CSS}{CHANGE_CSS if changes is not None else ''}</style></head><body>",
         f"<header><h1>{escape(title)}</h1>",
         f'<div class="meta">{escape(what)} · {escape(summary(ev.result.subnets))} · '
-        f"{len(ev.violations)} violation(s) · {len(ev.remediations)} remediation(s)</div>{banner}</header>",
+        f"{len(ev.violations)} violation(s) · {len(ev.remediations)} remediation(s) · "
+        f"{escape(catalog_line())}</div>{banner}</header>",
         "<main>",
-        _toc(ev.result.subnets),
+        _baseline_summary(changes) if changes is not None else "",
+        _toc(ev.result.subnets, marks),
         '<p class="legend"><span style="color:#1a7f37">━ passes</span><span style="color:#cf222e">━ blocked</span>'
         '<span style="color:#9a6700">╍ unknown</span></p>',
     ]
     for i, s in enumerate(ev.result.subnets):
-        parts.append(_subnet(s, i))
+        parts.append(_with_change(_subnet(s, i), marks.get(i)))
     parts.append(_violations(ev))
+    parts.append(_notes(ev))
     parts.append(_remediations(ev))
     parts.append("</main></body></html>")
-    return "\n".join(parts) + "\n"
+    # Names are data: control characters (invalid in HTML, often invisible) shown as \xNN text.
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", "\n".join(parts) + "\n")
 
 
-def _toc(subnets: Sequence[SubnetResult]) -> str:
+def _toc(subnets: Sequence[SubnetResult], marks: Mapping[int, str] | None = None) -> str:
     if not subnets:
         return "<p>No subnets in the stack.</p>"
     items = "".join(
         f'<li><a href="#subnet-{i}">{escape(s.name)}</a> <span class="badge {VERDICT_CLASS[s.verdict]}">'
-        f"{escape(s.verdict.value)}</span></li>"
+        f"{escape(s.verdict.value)}</span>{(marks or {}).get(i, '')}</li>"
         for i, s in enumerate(subnets)
     )
     return f"<nav><ul>{items}</ul></nav>"
+
+
+# --- against a baseline (kmsguard.diff) -----------------------------------------------------------
+
+CHANGE_CSS = """
+.badge.regressed { background:var(--bad); outline:2px solid #82071e; } .badge.improved { background:var(--ok); }
+section.subnet.regressed { box-shadow:0 0 0 2px var(--bad); } section.subnet.improved { box-shadow:0 0 0 2px var(--ok); }
+.baseline { margin:12px 0; padding:8px 12px; border:1px solid var(--line); border-radius:6px; background:var(--bg); }
+"""
+
+
+def _change_marks(changes: Sequence[SubnetChange]) -> dict[int, str]:
+    """Head subnet index → the badge of a regressed or improved subnet, naming the base's verdict."""
+    out = {}
+    for c in changes:
+        if c.head_index is not None and c.change.value in ("regressed", "improved"):
+            out[c.head_index] = (
+                f' <span class="badge {c.change.value}" title="compared with the baseline">'
+                f"{c.change.value} (was {escape(c.before or '')})</span>"
+            )
+    return out
+
+
+def _with_change(section: str, mark: str | None) -> str:
+    """A subnet's section with its change badge after the name and the change as a class."""
+    if mark is None:
+        return section
+    kind = "regressed" if 'class="badge regressed"' in mark else "improved"
+    section = section.replace('<section class="subnet ', f'<section class="subnet {kind} ', 1)
+    return section.replace("</h2>", f"{mark}</h2>", 1)
+
+
+def _baseline_summary(changes: Sequence[SubnetChange]) -> str:
+    counts = {
+        k: sum(1 for c in changes if c.change.value == k)
+        for k in ("regressed", "improved", "added", "removed")
+    }
+    text = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "no subnet changed"
+    removed = [c.subnet for c in changes if c.change.value == "removed"]
+    gone = f" Only in the baseline: {escape(', '.join(removed))}." if removed else ""
+    return f'<p class="baseline">Compared with the baseline: {escape(text)}.{gone}</p>'
 
 
 def _subnet(s: SubnetResult, i: int) -> str:
@@ -221,7 +272,8 @@ def _hops(e: EndpointResult) -> list[Step]:
 
 
 _SELECTED = re.compile(r"\s*\(selected for [^)]*\)")
-_SECTION = re.compile(r"\s*\((?:§|S\d)[^)]*\)")
+# Citations of the rules ("(docs/rules.md#nsg-platform-rule)", "(forced tunneling, docs/rules.md#...)").
+_SECTION = re.compile(r"\s*\((?:§|S\d|docs/rules\.md#)[^)]*\)|,\s*docs/rules\.md#[\w-]+(?=\))")
 
 
 def _label(detail: str) -> tuple[str, ...]:
@@ -382,6 +434,21 @@ def _violations(ev: Evaluation) -> str:
     return (
         f"<h3>Violations ({len(ev.violations)})</h3><table><thead><tr><th>level</th><th>policy</th>"
         f"<th>resource</th><th>message</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _notes(ev: Evaluation) -> str:
+    """check: what the autofix would change at the next `pulumi up`; never a failure."""
+    if not ev.notes:
+        return ""
+    rows = "".join(
+        f'<tr><td>{escape(v.policy)}</td><td class="res">{escape(ev.name_of(v.urn) if v.urn else "(stack)")}</td>'
+        f'<td class="msg">{escape(message_of(v))}</td></tr>'
+        for v in ev.notes
+    )
+    return (
+        f"<h3>Notes: what the next `pulumi up` with this pack would change ({len(ev.notes)})</h3><table><thead>"
+        f"<tr><th>policy</th><th>resource</th><th>note</th></tr></thead><tbody>{rows}</tbody></table>"
     )
 
 

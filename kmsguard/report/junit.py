@@ -16,13 +16,14 @@ suite: ``failure`` when mandatory, ``skipped`` when advisory.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from kmsguard.analysis import Outcome, SubnetResult, Verdict
 from kmsguard.engine import Violation
 from kmsguard.evaluate import Evaluation
-from kmsguard.report.document import message_of
+from kmsguard.report.document import catalog_info, message_of
 
 SUBNET_POLICIES = frozenset({"kms-reachability", "kms-unverified"})
 
@@ -30,6 +31,10 @@ SUBNET_POLICIES = frozenset({"kms-reachability", "kms-unverified"})
 def render(ev: Evaluation) -> str:
     root = ET.Element("testsuites", name=f"kmsguard {ev.mode}")
     subnet_suite = _suite(root, f"kmsguard {ev.mode} {ev.project}/{ev.stack}: subnets")
+    # The catalog the verdicts were computed with (JUnit has properties per test suite).
+    props = ET.SubElement(subnet_suite, "properties")
+    for key, value in catalog_info().items():
+        ET.SubElement(props, "property", name=f"kmsguard.catalog.{key}", value=value)
     subnet_urns = {s.urn for s in ev.result.subnets if s.urn}
     for s in ev.result.subnets:
         _subnet_case(subnet_suite, ev, s)
@@ -38,6 +43,13 @@ def render(ev: Evaluation) -> str:
         suite = _suite(root, f"kmsguard {ev.mode} {ev.project}/{ev.stack}: other violations")
         for v in others:
             _violation_case(suite, ev, v)
+    if ev.notes:
+        # check: what the autofix would change passes; the note is its output, never a failure.
+        suite = _suite(root, f"kmsguard {ev.mode} {ev.project}/{ev.stack}: notes")
+        for v in ev.notes:
+            where = ev.name_of(v.urn) if v.urn else "(stack)"
+            case = _case(suite, ev, f"{v.policy}: {where} (note)", v.urn or None)
+            ET.SubElement(case, "system-out").text = message_of(v)
     totals = {k: 0 for k in ("tests", "failures", "errors", "skipped")}
     for suite in root:
         for k in totals:
@@ -45,8 +57,28 @@ def render(ev: Evaluation) -> str:
     for k, n in totals.items():
         root.set(k, str(n))
     root.set("time", f"{ev.timings.get('total', 0.0):.3f}")
+    _xml_safe(root)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+# Characters XML 1.0 forbids (§2.2 Char): a name carrying one would make the whole report unreadable
+# to every CI test view; each is replaced by its visible escape (\x01, \ud800, \ufffe).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _visible(text: str) -> str:
+    return _NOT_XML.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
+    )
+
+
+def _xml_safe(root: ET.Element) -> None:
+    for el in root.iter():
+        if el.text:
+            el.text = _visible(el.text)
+        for key, value in el.attrib.items():
+            el.set(key, _visible(value))
 
 
 def _suite(root: ET.Element, name: str) -> ET.Element:

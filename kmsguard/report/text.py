@@ -4,6 +4,7 @@ and check also the pack's violations and remediations, and the outcome."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from typing import IO, TYPE_CHECKING
 
@@ -23,6 +24,18 @@ COLOURS = {
     Outcome.UNKNOWN: "33",
     Outcome.INFO: "90",
 }
+
+
+# Control characters a resource name may carry (names are data): C0 but newline and tab, DEL, C1 —
+# escape sequences that could move the cursor, retitle the terminal or hide lines of the report.
+# Only the exact colour codes of _Painter survive (ESC [ 32/31/33/90/0 m); a name carrying one of
+# those can at most colour some text.
+_CONTROLS = re.compile(r"\x1b\[(?:3[123]|90|0)m|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def escape_controls(text: str) -> str:
+    """Control characters as visible ``\\xNN`` escapes, the painter's colour codes kept."""
+    return _CONTROLS.sub(lambda m: m.group() if len(m.group()) > 1 else f"\\x{ord(m.group()):02x}", text)
 
 
 def use_colour(stream: IO[str]) -> bool:
@@ -51,7 +64,7 @@ def render(result: NetworkResult, *, colour: bool = False, verbose: bool = True)
         lines.extend(_subnet(subnet, paint, verbose))
         lines.append("")
     lines.append(summary(result.subnets, paint))
-    return "\n".join(lines) + "\n"
+    return escape_controls("\n".join(lines) + "\n")
 
 
 def summary(subnets: Sequence[SubnetResult], paint: _Painter | None = None) -> str:
@@ -128,11 +141,13 @@ def settle_hints(s: SubnetResult) -> list[str]:
 
 def render_evaluation(ev: Evaluation, *, colour: bool = False, verbose: bool = True) -> str:
     """The preview/check report: subnets (verdict, trace, fixes), violations, remediations, outcome."""
-    from kmsguard.report.document import added_items, describe_added, message_of
+    from kmsguard.report.document import added_items, catalog_line, describe_added, message_of
 
     paint = _Painter(colour)
     what = "kmsguard preview" if ev.mode == "preview" else "kmsguard check (deployed state)"
-    lines = [f"{what}: project {ev.project}, stack {ev.stack}", ""]
+    engine = f"Pulumi CLI {ev.engine_version}" if ev.engine == "pulumi" else "stand-in engine (mocks)"
+    suffix = f" ({engine})" if ev.mode == "preview" else ""
+    lines = [f"{what}: project {ev.project}, stack {ev.stack}{suffix}", catalog_line(), ""]
     for s in ev.result.subnets:
         lines.extend(_subnet(s, paint, verbose))
         lines.append("")
@@ -145,6 +160,14 @@ def render_evaluation(ev: Evaluation, *, colour: bool = False, verbose: bool = T
         body = message_of(v).replace("\n", "\n      ")
         lines.append(f"  [{level}] {v.policy} on {where}:")
         lines.append(f"      {body}")
+    if ev.notes:
+        # check: what the autofix would change is a note, not a failure of the deployed state.
+        lines.append(f"notes: what the next `pulumi up` with this pack would change ({len(ev.notes)}):")
+        for v in ev.notes:
+            where = ev.name_of(v.urn) if v.urn else "(stack)"
+            body = message_of(v).replace("\n", "\n      ")
+            lines.append(f"  [note] {v.policy} on {where}:")
+            lines.append(f"      {body}")
     done = "applied" if ev.mode == "preview" else "that the next `pulumi up` would apply"
     lines.append(
         f"remediations {done} ({len(ev.remediations)}):" if ev.remediations else "remediations: none"
@@ -154,14 +177,8 @@ def render_evaluation(ev: Evaluation, *, colour: bool = False, verbose: bool = T
         for item in added_items(r):
             lines.append(f"    + {describe_added(item)}")
     lines.append("")
-    mandatory = sum(1 for v in ev.violations if v.level == "mandatory")
     if ev.blocked:
-        lines.append(
-            paint(
-                f"BLOCKED: {mandatory} mandatory violation(s); `pulumi preview` with this pack would fail",
-                Verdict.BLOCKED,
-            )
-        )
+        lines.append(paint(f"BLOCKED: {ev.outcome}", Verdict.BLOCKED))
     else:
-        lines.append(paint("PASSED: no mandatory violation", Verdict.REACHABLE))
-    return "\n".join(lines) + "\n"
+        lines.append(paint(f"PASSED: {ev.outcome}", Verdict.REACHABLE))
+    return escape_controls("\n".join(lines) + "\n")  # names are data

@@ -42,7 +42,12 @@ def test_blocked_export_exits_1_with_the_text_report() -> None:
         "remediations that the next `pulumi up` would apply (1):\n  kms-route-autofix on rt-spoke:\n" in out
     )
     assert "    + route kms-20-118-99-224: 20.118.99.224/32 → Internet\n" in out
-    assert out.endswith("BLOCKED: 3 mandatory violation(s); `pulumi preview` with this pack would fail\n")
+    # The autofix's finding is a note (the deployed state is what is judged), and a check never
+    # claims a preview would fail: a preview applies the autofix first.
+    assert out.endswith(
+        "BLOCKED: 2 mandatory violation(s) in the deployed state; 1 note(s) on what the next `pulumi up` "
+        "with this pack would add\n"
+    )
     assert "\x1b[" not in out and proc.stderr == ""
 
 
@@ -189,11 +194,9 @@ def test_secret_envelopes_in_the_export_are_read_and_never_printed(
     assert main(["check", str(path), "--format", "json"]) == 1
     out = capsys.readouterr().out
     assert "s3cret-owner" not in out and "c2VjcmV0" not in out
-    assert [v["policy"] for v in json.loads(out)["violations"]] == [
-        "kms-route-autofix",
-        "kms-reachability",
-        "kms-reachability",
-    ]
+    doc = json.loads(out)
+    assert [v["policy"] for v in doc["violations"]] == ["kms-reachability", "kms-reachability"]
+    assert [n["policy"] for n in doc["notes"]] == ["kms-route-autofix"]
 
 
 def test_usage_errors_exit_2() -> None:

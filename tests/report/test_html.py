@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from kmsguard.evaluate import Evaluation, evaluate_export
+from kmsguard.findings import Finding
 from kmsguard.report import html
 
 from .conftest import BLOCKED
@@ -86,6 +87,7 @@ def test_unknown_edges_are_dashed() -> None:
                 "route",
                 "route table rt: 0.0.0.0/0 → VirtualAppliance 10.9.9.9 (selected for 20.118.99.224)",
                 Outcome.UNKNOWN,
+                finding=Finding.UNKNOWN_APPLIANCE,
             ),
         ),
     )

@@ -64,16 +64,18 @@ def test_blocked_export_exact_verdicts_violations_and_would_be_remediation(block
     assert app["endpoints"][0]["trace"][-1] == {
         "step": "route",
         "detail": "route table rt-spoke route default-to-onprem: 0.0.0.0/0 → VirtualNetworkGateway (selected for "
-        "20.118.99.224): traffic leaves Azure through the gateway, so KMS sees a non-Azure source IP (§1.2, §3, S1)",
+        "20.118.99.224): traffic leaves Azure through the gateway, so KMS sees a non-Azure source IP (docs/rules.md#azure-public-source)",
         "urn": RT,
+        "finding": "KMS-ROUTE-FORCED-TUNNEL",
     }
     assert [(f["kind"], f["target"], f["urn"]) for f in app["fixes"]] == [("add-routes", "rt-spoke", RT)]
+    # check: the autofix's finding is a note about the next `pulumi up`, not a violation (audit A).
     assert [(v["policy"], v["level"], v["urn"]) for v in doc["violations"]] == [
-        ("kms-route-autofix", "mandatory", RT),
         ("kms-reachability", "mandatory", VNET),
         ("kms-reachability", "mandatory", SUBNET),
     ]
-    assert doc["violations"][1]["message"].startswith(
+    assert [(n["policy"], n["urn"]) for n in doc["notes"]] == [("kms-route-autofix", RT)]
+    assert doc["violations"][0]["message"].startswith(
         "Subnet vnet-spoke/snet-app (westeurope, public cloud): Windows cannot activate. KMS TCP 1688 is blocked to "
         "20.118.99.224, 40.83.235.53, 23.102.135.246; VMs will fail with 0xC004F074"
     )

@@ -10,6 +10,7 @@ from typing import Any
 import jsonschema
 
 from kmsguard.evaluate import Evaluation
+from kmsguard.findings import FINDINGS, Finding
 from kmsguard.report import sarif
 
 from .conftest import BLOCKED, DATA
@@ -37,19 +38,36 @@ def test_blocked_check_is_valid_sarif_with_one_result_per_violation(blocked: Eva
     validate(log)
     run = log["runs"][0]
     rules = run["tool"]["driver"]["rules"]
-    assert [r["id"] for r in rules] == [p.name for p in blocked.drive.policies]
-    by_id = {r["id"]: (r["name"], r["defaultConfiguration"]) for r in rules}
-    assert by_id["kms-reachability"] == ("KmsReachability", {"level": "error", "enabled": True})
-    assert by_id["kms-unverified"] == ("KmsUnverified", {"level": "warning", "enabled": True})
-    assert by_id["kms-route-autofix"] == ("KmsRouteAutofix", {"level": "error", "enabled": True})
+    # One rule per finding, in the order of the closed set, so an index means the same in every log.
+    assert [r["id"] for r in rules] == [f.value for f in Finding]
+    forced = rules[0]
+    assert forced == {
+        "id": "KMS-ROUTE-FORCED-TUNNEL",
+        "name": "KmsRouteForcedTunnel",
+        "shortDescription": {"text": FINDINGS[Finding.ROUTE_FORCED_TUNNEL].short},
+        "fullDescription": {"text": FINDINGS[Finding.ROUTE_FORCED_TUNNEL].full},
+        "helpUri": "docs/findings.md#kms-route-forced-tunnel",
+        "help": {
+            "text": f"{FINDINGS[Finding.ROUTE_FORCED_TUNNEL].short} See docs/findings.md#kms-route-forced-tunnel."
+        },
+        "defaultConfiguration": {"level": "error", "enabled": True},
+        "properties": {"policy": "kms-reachability"},
+    }
+    levels = {r["id"]: r["defaultConfiguration"]["level"] for r in rules}
+    assert (levels["KMS-UNKNOWN-ROUTE"], levels["KMS-ROUTE-MISSING"]) == ("warning", "warning")
+    assert all(
+        r["helpUri"].startswith("docs/findings.md#kms-") and r["shortDescription"]["text"] for r in rules
+    )
+    assert "informationUri" not in run["tool"]["driver"]  # no invented URL
     index = {r["id"]: i for i, r in enumerate(rules)}
-    assert all(r["helpUri"].startswith("https://") and r["shortDescription"]["text"] for r in rules)
     results = run["results"]
-    assert [(r["ruleId"], r["ruleIndex"], r["level"]) for r in results] == [
-        ("kms-route-autofix", index["kms-route-autofix"], "error"),
-        ("kms-reachability", index["kms-reachability"], "error"),
-        ("kms-reachability", index["kms-reachability"], "error"),
+    # check: the autofix's finding is a note (audit A), after the violations.
+    assert [(r["ruleId"], r["ruleIndex"], r["level"], r["properties"]["policy"]) for r in results] == [
+        ("KMS-ROUTE-FORCED-TUNNEL", index["KMS-ROUTE-FORCED-TUNNEL"], "error", "kms-reachability"),
+        ("KMS-ROUTE-FORCED-TUNNEL", index["KMS-ROUTE-FORCED-TUNNEL"], "error", "kms-reachability"),
+        ("KMS-ROUTE-MISSING", index["KMS-ROUTE-MISSING"], "note", "kms-route-autofix"),
     ]
+    assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in results)
     lines = BLOCKED.read_text().splitlines()
     for r in results:
         (loc,) = r["locations"]
@@ -61,10 +79,10 @@ def test_blocked_check_is_valid_sarif_with_one_result_per_violation(blocked: Eva
             "uriBaseId": "SRCROOT",
         }
         assert f'"urn": "{urn}"' in lines[physical["region"]["startLine"] - 1]
-    assert results[0]["locations"][0]["logicalLocations"] == [
+    assert results[2]["locations"][0]["logicalLocations"] == [
         {"fullyQualifiedName": RT, "name": "rt-spoke", "kind": "resource"}
     ]
-    assert results[1]["message"]["text"].startswith("Subnet vnet-spoke/snet-app (westeurope, public cloud)")
+    assert results[0]["message"]["text"].startswith("Subnet vnet-spoke/snet-app (westeurope, public cloud)")
     assert len({r["partialFingerprints"]["kmsguardViolation/v1"] for r in results}) == 3
     assert run["originalUriBaseIds"] == {"SRCROOT": {"uri": root.resolve().as_uri() + "/"}}
 
@@ -106,3 +124,14 @@ def test_disabled_policy_rule_is_not_enabled(blocked: Evaluation) -> None:
     assert {json.dumps(r["defaultConfiguration"]) for r in log["runs"][0]["tool"]["driver"]["rules"]} == {
         '{"level": "none", "enabled": false}'
     }
+
+
+def test_a_configured_base_url_makes_the_links_absolute(blocked: Evaluation, monkeypatch: Any) -> None:
+    monkeypatch.setenv("KMSGUARD_DOCS_URL", "https://git.example.com/kmsguard/blob/main/")
+    log = sarif.log(blocked)
+    validate(log)
+    driver = log["runs"][0]["tool"]["driver"]
+    assert driver["informationUri"] == "https://git.example.com/kmsguard/blob/main"
+    assert driver["rules"][0]["helpUri"] == (
+        "https://git.example.com/kmsguard/blob/main/docs/findings.md#kms-route-forced-tunnel"
+    )
