@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from kmsguard.analysis.fixes import dns_record_code
 from kmsguard.analysis.index import NetworkIndex
 from kmsguard.analysis.match import canonical
 from kmsguard.analysis.settings import Settings
@@ -295,8 +296,7 @@ def _zone_answer(
         zone.origin.name,
         zone.origin.urn,
         f"private DNS zone {zname}: add A record {label} → {', '.join(expected)} (or unlink the zone from VNet {vname})",
-        'azure_native.privatedns.PrivateRecordSet(..., private_zone_name=zone.name, record_type="A", '
-        f'relative_record_set_name="{label}", ttl=3600, a_records={_a_records(expected)})',
+        dns_record_code(zname, zone.origin.name, label, expected, exists=bool(records)),
         {"zone": zone.key, "name": label, "ips": list(expected)},
     )
     if not records:
@@ -422,7 +422,3 @@ def _ruleset(index: NetworkIndex, vnet: Ref, fqdn: str, cloud: Cloud, settings: 
         settle="add the target servers to trustedDnsServers if they resolve public names",
         finding=Finding.UNKNOWN_DNS,
     )
-
-
-def _a_records(ips: Sequence[str]) -> str:
-    return "[" + ", ".join(f'{{"ipv4_address": "{ip}"}}' for ip in ips) + "]"

@@ -7,6 +7,7 @@ otherwise the default outbound access IP.
 
 from __future__ import annotations
 
+from kmsguard.analysis.fixes import nat_gateway_code
 from kmsguard.analysis.index import NetworkIndex
 from kmsguard.analysis.match import Tri, canonical
 from kmsguard.analysis.settings import Settings
@@ -22,8 +23,7 @@ def nat_gateway_fix(subnet: Subnet) -> Fix:
         subnet.origin.urn,
         f"subnet {subnet.origin.name}: associate a NAT gateway with a public IP (explicit outbound; Windows "
         "activation needs it in a private subnet or behind a Standard load balancer, docs/rules.md#explicit-outbound)",
-        'azure_native.network.NatGateway(..., sku={"name": "Standard"}, public_ip_addresses=[{"id": pip.id}]); '
-        'subnet nat_gateway={"id": nat.id}',
+        nat_gateway_code(subnet.origin.name),
         {"subnet": subnet.key},
     )
 

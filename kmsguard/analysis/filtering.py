@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
+from kmsguard.analysis.fixes import nsg_rule_code
 from kmsguard.analysis.match import (
     IPv4Address,
     IPv4Network,
@@ -564,11 +565,7 @@ def nsg_allow_fix(nsg: NetworkSecurityGroup, before: int | None, ips: Sequence[s
         f"NSG {nsg.origin.name}: add outbound rule allow-kms-activation, priority {priority}: Allow TCP "
         f"{KMS_PORT} to {', '.join(prefixes)}"
     )
-    code = (
-        'azure_native.network.SecurityRuleArgs(name="allow-kms-activation", priority='
-        f'{priority}, direction="Outbound", access="Allow", protocol="Tcp", source_address_prefix="*", '
-        f'source_port_range="*", destination_address_prefixes={prefixes!r}, destination_port_range="{KMS_PORT}")'
-    )
+    code = nsg_rule_code(nsg, "allow-kms-activation", priority, prefixes)
     return Fix(
         "add-nsg-rule",
         nsg.origin.name,

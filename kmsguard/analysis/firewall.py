@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from kmsguard.analysis.filtering import ALLOW, DENY, FlowSource, match_source
+from kmsguard.analysis.fixes import firewall_classic_code, firewall_policy_code
 from kmsguard.analysis.index import NetworkIndex
 from kmsguard.analysis.match import IPv4Address, Tri, canonical, parse_prefix, port_matches, tri_all, tri_any
 from kmsguard.analysis.verdict import Fix, Outcome, Step
@@ -38,6 +39,9 @@ class OrderedCollection:
     group: str
     group_priority: int | None
     collection: FirewallRuleCollection
+    # The model key of the policy holding the group ("" for classic collections): a fix for a rule
+    # in a parent policy must go to that parent (§6.1, F2: parent groups come first).
+    policy_key: str = ""
 
 
 def policy_chain(index: NetworkIndex, ref: MaybeRef) -> tuple[list[FirewallPolicy], str]:
@@ -98,7 +102,10 @@ def _group_collections(
     )
     gp = group.priority if isinstance(group.priority, int) else None
     return [
-        OrderedCollection(policy.origin.name, group.urn or policy.origin.urn, group.name, gp, c) for c in cols
+        OrderedCollection(
+            policy.origin.name, group.urn or policy.origin.urn, group.name, gp, c, str(policy.key)
+        )
+        for c in cols
     ]
 
 
@@ -396,6 +403,11 @@ def snat_applies(index: NetworkIndex, fw: AzureFirewall, ip: IPv4Address) -> tup
     return Tri.YES, ""
 
 
+# §6.1 [F2]: rule collection groups, and classic rule collections, have priorities 100–65000, lower
+# first; parent-policy groups come before the child's whatever their numbers.
+PRIORITY_MIN, PRIORITY_MAX = 100, 65000
+
+
 def firewall_rule_fix(
     index: NetworkIndex,
     fw: AzureFirewall,
@@ -403,51 +415,90 @@ def firewall_rule_fix(
     cloud: Cloud,
     src_prefixes: Sequence[str],
 ) -> Fix:
-    """A network rule collection allowing TCP 1688 to every KMS IP of the cloud (§6.2, S3)."""
+    """A network rule collection allowing TCP 1688 to every KMS IP of the cloud (§6.2, S3), in the
+    policy whose rule decides, sorting strictly before the denying group (collection, for classic
+    rules): an equal priority leaves the order to Azure, which documents none for ties."""
     ips = sorted(cloud.ips, key=lambda s: tuple(int(p) for p in s.split(".")))
     sources = list(src_prefixes) or ["*"]
+    rule = f"rule allow-kms: TCP {KMS_PORT} from {', '.join(sources)} to {', '.join(ips)}"
     if fw.policy is None or not isinstance(fw.policy, str):
+        before = deciding.collection.priority if deciding is not None else None
+        used = (
+            {c.priority for c in fw.classic_collections if _is_network(c) and isinstance(c.priority, int)}
+            if not isinstance(fw.classic_collections, Unknown)
+            else set()
+        )
+        priority = _free_priority(before if isinstance(before, int) else None, used)
+        data: dict[str, object] = {
+            "firewall": fw.key,
+            "policy": None,
+            "priority": priority,
+            "ips": ips,
+            "sources": sources,
+        }
+        if priority is None:
+            detail = (
+                f"firewall {fw.origin.name}: no free priority before the denying network rule collection "
+                f"{deciding.collection.name if deciding else ''} (priority {before}); renumber it, then add a network "
+                f"rule collection kms-activation (Allow) with {rule}"
+            )
+            return Fix("add-firewall-rule", fw.origin.name, fw.origin.urn, detail, data=data)
         detail = (
             f"firewall {fw.origin.name}: add a network rule collection kms-activation (Allow, priority "
-            f"{_free_priority(deciding)}) with rule allow-kms: TCP {KMS_PORT} from {', '.join(sources)} to {', '.join(ips)}"
+            f"{priority}) with {rule}"
         )
-        return Fix(
-            "add-firewall-rule",
-            fw.origin.name,
-            fw.origin.urn,
-            detail,
-            data={"firewall": fw.key, "ips": ips, "sources": sources},
-        )
-    policy = index.network.firewall_policies.get(fw.policy)
-    pname = policy.origin.name if policy else fw.policy
+        code = firewall_classic_code(fw.origin.name, priority, sources, ips)
+        return Fix("add-firewall-rule", fw.origin.name, fw.origin.urn, detail, code, data)
+    # The rule that decides may sit in a base (parent) policy, whose groups come before the child's:
+    # no group in the child can sort before it, so the allow goes where the deny is (§6.1, F2).
+    target_key = deciding.policy_key if deciding is not None and deciding.policy_key else fw.policy
+    policy = index.network.firewall_policies.get(target_key)
+    pname = policy.origin.name if policy else target_key
     purn = policy.origin.urn if policy else None
-    target = deciding.policy if deciding is not None else pname
-    priority = _free_priority(deciding)
-    detail = (
-        f"firewall policy {target}: add rule collection group kms-activation (priority {priority}) with a network "
-        f"rule collection (Allow) and rule allow-kms: TCP {KMS_PORT} from {', '.join(sources)} to {', '.join(ips)}"
+    used = (
+        {g.priority for g in policy.rule_collection_groups if isinstance(g.priority, int)}
+        if policy is not None and not isinstance(policy.rule_collection_groups, Unknown)
+        else set()
     )
-    code = (
-        'azure_native.network.FirewallPolicyRuleCollectionGroup("kms-activation", firewall_policy_name=policy.name, '
-        f'priority={priority}, rule_collections=[{{"rule_collection_type": "FirewallPolicyFilterRuleCollection", '
-        f'"name": "kms-activation", "priority": 100, "action": {{"type": "Allow"}}, "rules": [{{'
-        f'"rule_type": "NetworkRule", "name": "allow-kms", "ip_protocols": ["TCP"], '
-        f'"source_addresses": {sources!r}, "destination_addresses": {ips!r}, "destination_ports": ["{KMS_PORT}"]}}]}}])'
+    before = deciding.group_priority if deciding is not None else None
+    priority = _free_priority(before, used)
+    inherited = ""
+    if target_key != fw.policy:
+        own = index.network.firewall_policies.get(fw.policy)
+        inherited = (
+            f" (the base policy of {own.origin.name if own else fw.policy}, whose rule collection groups come "
+            f"before the child's; the new group applies to every policy based on {pname})"
+        )
+    data = {"firewall": fw.key, "policy": target_key, "priority": priority, "ips": ips, "sources": sources}
+    if priority is None:
+        detail = (
+            f"firewall policy {pname}{inherited}: no free priority before the denying rule collection group "
+            f"{deciding.group if deciding else ''} (priority {before}); renumber it, then add a rule collection group "
+            f"kms-activation with a network rule collection (Allow) and {rule}"
+        )
+        return Fix("add-firewall-rule", pname, purn, detail, data=data)
+    detail = (
+        f"firewall policy {pname}{inherited}: add rule collection group kms-activation (priority {priority}) with "
+        f"a network rule collection (Allow) and {rule}"
     )
     return Fix(
         "add-firewall-rule",
-        target,
+        pname,
         purn,
         detail,
-        code,
-        {"firewall": fw.key, "policy": fw.policy, "priority": priority, "ips": ips, "sources": sources},
+        firewall_policy_code(pname, priority, sources, ips),
+        data,
     )
 
 
-def _free_priority(deciding: OrderedCollection | None) -> int:
-    if deciding is None or deciding.group_priority is None:
-        return 100
-    return max(100, deciding.group_priority - 1)
+def _free_priority(before: int | None, used: set[int]) -> int | None:
+    """The highest priority number that sorts strictly before ``before`` (lower is first) and no
+    other group or collection uses; None when there is none (then renumbering is the fix, as for
+    NSG rules). With no denying rule (the default deny) any number works: the lowest free one."""
+    if before is None:
+        return next((p for p in range(PRIORITY_MIN, PRIORITY_MAX + 1) if p not in used), None)
+    ceiling = min(before, PRIORITY_MAX + 1)
+    return next((p for p in range(ceiling - 1, PRIORITY_MIN - 1, -1) if p not in used), None)
 
 
 def public_ip_step(fw: AzureFirewall) -> Step | None:

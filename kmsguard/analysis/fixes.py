@@ -1,19 +1,36 @@
 """Fixes: the changes that make a blocked path reachable, merged per resource, and applied to a
-copy of the model so the analysis can check that they are enough (the repair loop in ``subnet``)."""
+copy of the model so the analysis can check that they are enough (the repair loop in ``subnet``).
+
+Each fix carries the Pulumi code to paste (``Fix.code``), rendered here from the same values as its
+``data`` (what ``apply`` adds to the copy), so what is printed is what was checked
+(tests/fixes run the code against the installed azure-native SDK and analyse what it sends).
+The code is Python for ``import pulumi_azure_native as azure_native``, in one line:
+
+* ``Name(...)`` calls and ``var = Name(...)`` are new resources;
+* ``arg=value`` sets an argument of the resource the fix names (``arg=[..., x]``: append ``x`` to
+  the existing list);
+* typed ``...Args`` classes throughout: the SDK sends dict keys inside union-typed inputs untranslated
+  (``rule_type`` instead of ``ruleType``), which Azure and kmsguard then read as malformed;
+* a trailing comment names the variables only the user knows (``rg``: the resource group's variable).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Generic, TypeVar
 
 from kmsguard.analysis.verdict import Fix
+from kmsguard.catalog import KMS_PORT
 from kmsguard.model import (
     FirewallNetworkRule,
     FirewallRuleCollection,
     FirewallRuleCollectionGroup,
     NatGateway,
     Network,
+    NetworkSecurityGroup,
     Origin,
     Route,
     RouteTable,
@@ -22,10 +39,32 @@ from kmsguard.model import (
 )
 from kmsguard.model.network import DnsRecord
 
+NET = "azure_native.network"
+# The URN of a standalone resource a fix adds to the repair loop's copy of the network.
+NEW_RESOURCE = "(added by a kmsguard fix)"
+
 
 def kms_route_name(ip: str) -> str:
     """Stable, unique route name for a KMS IP: ``kms-20-118-99-224``."""
     return "kms-" + ip.replace(".", "-")
+
+
+def logical_name(*parts: str) -> str:
+    """A Pulumi logical name for a new resource, unique per target (URNs are per type and name):
+    ``rt-spoke-kms-20-118-99-224``; an inline subnet's ``vnet/subnet`` becomes ``vnet-subnet``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(p for p in parts if p)).strip("-") or "kms"
+
+
+def py(value: object) -> str:
+    """A Python literal for strings, ints and lists of them (JSON spelling is valid Python here)."""
+    return json.dumps(value)
+
+
+def standalone(items: object) -> bool:
+    """Whether a route table's routes (an NSG's rules) are standalone resources in the user's
+    program: all of them carry the URN of their own resource. Adding an inline item to such a table
+    would mix the two styles, whose PUTs overwrite each other (docs/findings.md#kms-route-duplicate)."""
+    return isinstance(items, tuple) and bool(items) and all(getattr(i, "urn", None) for i in items)
 
 
 def route_fix(
@@ -34,48 +73,159 @@ def route_fix(
     routes = [
         {"name": kms_route_name(ip), "addressPrefix": f"{ip}/32", "nextHopType": "Internet"} for ip in ips
     ]
-    return _route_fix(table, subnet_key, subnet_name, subnet_urn, routes)
+    if table is not None:
+        return _route_fix(
+            str(table.key), table.origin.name, table.origin.urn, standalone(table.routes), subnet_key, routes
+        )
+    return _route_fix(None, subnet_name, subnet_urn, False, subnet_key, routes)
+
+
+def _route_args(r: Mapping[str, str]) -> str:
+    return (
+        f"{NET}.RouteArgs(name={py(r['name'])}, address_prefix={py(r['addressPrefix'])}, "
+        f"next_hop_type={py(r['nextHopType'])})"
+    )
 
 
 def _route_fix(
-    table: RouteTable | None,
+    table_key: str | None,
+    target: str,
+    urn: str | None,
+    is_standalone: bool,
     subnet_key: str,
-    subnet_name: str,
-    subnet_urn: str | None,
     routes: list[dict[str, str]],
 ) -> Fix:
+    """``target``: the route table's name, or (``table_key`` None) the subnet's that needs one."""
     listing = ", ".join(f"{r['addressPrefix']} → Internet" for r in routes)
-    code = ", ".join(
-        f'azure_native.network.RouteArgs(name="{r["name"]}", address_prefix="{r["addressPrefix"]}", next_hop_type="Internet")'
-        for r in routes
-    )
-    if table is not None:
+    data: dict[str, object] = {"table": table_key, "subnet": subnet_key, "routes": routes}
+    if table_key is not None:
+        if is_standalone:
+            # The user's routes are standalone Route resources: so are these (never inline ones
+            # next to them, docs/findings.md#kms-route-duplicate).
+            data["standalone"] = True
+            code = "; ".join(
+                f"{NET}.Route({py(logical_name(target, r['name']))}, resource_group_name=rg.name, "
+                f"route_table_name=table.name, route_name={py(r['name'])}, "
+                f"address_prefix={py(r['addressPrefix'])}, next_hop_type={py(r['nextHopType'])})"
+                for r in routes
+            )
+            code += f"  # table, rg: route table {target} and its resource group"
+        else:
+            code = f"routes=[..., {', '.join(_route_args(r) for r in routes)}]  # on route table {target}"
         return Fix(
             "add-routes",
-            table.origin.name,
-            table.origin.urn,
-            f"route table {table.origin.name}: add {listing} (one /32 route per KMS IP, docs/rules.md#kms-routes)",
-            f"routes=[..., {code}]",
-            {"table": table.key, "subnet": subnet_key, "routes": routes},
+            target,
+            urn,
+            f"route table {target}: add {listing} (one /32 route per KMS IP, docs/rules.md#kms-routes)",
+            code,
+            data,
         )
+    code = (
+        f"kms_routes = {NET}.RouteTable({py(logical_name(target, 'kms-routes'))}, resource_group_name=rg.name, "
+        f"location=vnet.location, routes=[{', '.join(_route_args(r) for r in routes)}]); "
+        f"route_table={NET}.RouteTableArgs(id=kms_routes.id)"
+        f"  # on subnet {target}; rg, vnet: its resource group and virtual network"
+    )
     return Fix(
         "add-routes",
-        subnet_name,
-        subnet_urn,
-        f"subnet {subnet_name}: associate a route table with {listing} (one /32 route per KMS IP, docs/rules.md#kms-routes)",
-        f'azure_native.network.RouteTable(..., routes=[{code}]); subnet route_table={{"id": table.id}}',
-        {"table": None, "subnet": subnet_key, "routes": routes},
+        target,
+        urn,
+        f"subnet {target}: associate a route table with {listing} (one /32 route per KMS IP, docs/rules.md#kms-routes)",
+        code,
+        data,
     )
 
 
 def change_route_fix(table: RouteTable, route: Route) -> Fix:
+    prefix = route.address_prefix if isinstance(route.address_prefix, str) else ""
+    if route.urn:
+        # A standalone Route: its own arguments change (next_hop_ip_address only goes with
+        # VirtualAppliance, so it is dropped).
+        code = f'next_hop_type="Internet", next_hop_ip_address=None  # on Route {route.name}'
+    else:
+        new = {"name": route.name, "addressPrefix": prefix, "nextHopType": "Internet"}
+        code = f"{_route_args(new)}  # in place of route {route.name} in routes=[...] of route table {table.origin.name}"
     return Fix(
         "change-route",
         table.origin.name,
         route.urn or table.origin.urn,
         f"route table {table.origin.name}: change route {route.name} ({route.address_prefix}) to nextHopType Internet",
-        f'azure_native.network.RouteArgs(name="{route.name}", address_prefix="{route.address_prefix}", next_hop_type="Internet")',
+        code,
         {"table": table.key, "route": route.name},
+    )
+
+
+def nsg_rule_code(nsg: NetworkSecurityGroup, name: str, priority: int, prefixes: Sequence[str]) -> str:
+    """The outbound Allow rule for TCP 1688, in the NSG's own style: a standalone ``SecurityRule``
+    when its rules are standalone resources, an inline ``SecurityRuleArgs`` otherwise."""
+    fields = (
+        f'priority={priority}, direction="Outbound", access="Allow", protocol="Tcp", '
+        f'source_address_prefix="*", source_port_range="*", destination_address_prefixes={py(list(prefixes))}, '
+        f'destination_port_range="{KMS_PORT}"'
+    )
+    if standalone(nsg.rules):
+        return (
+            f"{NET}.SecurityRule({py(logical_name(nsg.origin.name, name))}, resource_group_name=rg.name, "
+            f"network_security_group_name=nsg.name, security_rule_name={py(name)}, {fields})"
+            f"  # nsg, rg: NSG {nsg.origin.name} and its resource group"
+        )
+    return (
+        f"security_rules=[..., {NET}.SecurityRuleArgs(name={py(name)}, {fields})]  # on NSG {nsg.origin.name}"
+    )
+
+
+def dns_record_code(zone_name: str, zone_display: str, label: str, ips: Sequence[str], exists: bool) -> str:
+    """A records for the KMS name in a private zone: a new ``PrivateRecordSet``, or, when the zone
+    already has a record set of that name, its ``a_records`` (a second one would collide)."""
+    records = (
+        "[" + ", ".join(f"azure_native.privatedns.ARecordArgs(ipv4_address={py(ip)})" for ip in ips) + "]"
+    )
+    if exists:
+        return f"a_records={records}  # on the record set {label} of private DNS zone {zone_name}"
+    return (
+        f"azure_native.privatedns.PrivateRecordSet({py(logical_name(zone_display, label))}, resource_group_name=rg.name, "
+        f'private_zone_name=zone.name, record_type="A", relative_record_set_name={py(label)}, ttl=3600, '
+        f"a_records={records})  # zone, rg: private DNS zone {zone_display} and its resource group"
+    )
+
+
+def nat_gateway_code(subnet_name: str) -> str:
+    """A Standard NAT gateway with its own Standard public IP, and the subnet's argument for it."""
+    return (
+        f"kms_nat_ip = {NET}.PublicIPAddress({py(logical_name(subnet_name, 'nat-ip'))}, resource_group_name=rg.name, "
+        f'location=vnet.location, sku={NET}.PublicIPAddressSkuArgs(name="Standard"), public_ip_allocation_method="Static"); '
+        f"kms_nat = {NET}.NatGateway({py(logical_name(subnet_name, 'nat'))}, resource_group_name=rg.name, "
+        f'location=vnet.location, sku={NET}.NatGatewaySkuArgs(name="Standard"), '
+        f"public_ip_addresses=[{NET}.SubResourceArgs(id=kms_nat_ip.id)]); "
+        f"nat_gateway={NET}.SubResourceArgs(id=kms_nat.id)"
+        f"  # on subnet {subnet_name}; rg, vnet: its resource group and virtual network"
+    )
+
+
+def firewall_policy_code(policy_name: str, priority: int, sources: Sequence[str], ips: Sequence[str]) -> str:
+    """A rule collection group with one network rule collection allowing TCP 1688 to the KMS IPs."""
+    return (
+        f"{NET}.FirewallPolicyRuleCollectionGroup({py(logical_name(policy_name, 'kms-activation'))}, "
+        f'resource_group_name=rg.name, firewall_policy_name=policy.name, rule_collection_group_name="kms-activation", '
+        f"priority={priority}, rule_collections=[{NET}.FirewallPolicyFilterRuleCollectionArgs("
+        f'rule_collection_type="FirewallPolicyFilterRuleCollection", name="kms-activation", priority=100, '
+        f'action={NET}.FirewallPolicyFilterRuleCollectionActionArgs(type="Allow"), rules=[{NET}.NetworkRuleArgs('
+        f'rule_type="NetworkRule", name="allow-kms", ip_protocols=["TCP"], source_addresses={py(list(sources))}, '
+        f'destination_addresses={py(list(ips))}, destination_ports=["{KMS_PORT}"])])])'
+        f"  # policy, rg: firewall policy {policy_name} and its resource group"
+    )
+
+
+def firewall_classic_code(
+    firewall_name: str, priority: int, sources: Sequence[str], ips: Sequence[str]
+) -> str:
+    """A classic network rule collection on the firewall itself (no firewall policy)."""
+    return (
+        f'network_rule_collections=[..., {NET}.AzureFirewallNetworkRuleCollectionArgs(name="kms-activation", '
+        f'priority={priority}, action={NET}.AzureFirewallRCActionArgs(type="Allow"), '
+        f'rules=[{NET}.AzureFirewallNetworkRuleArgs(name="allow-kms", protocols=["TCP"], '
+        f"source_addresses={py(list(sources))}, destination_addresses={py(list(ips))}, "
+        f'destination_ports=["{KMS_PORT}"])])]  # on Azure Firewall {firewall_name}'
     )
 
 
@@ -108,15 +258,15 @@ def merge(fixes: Iterable[Fix]) -> tuple[Fix, ...]:
 
 
 def _rebuild_route_fix(fix: Fix, routes: list[dict[str, str]]) -> Fix:
-    data = dict(fix.data)
-    data["routes"] = routes
-    if fix.data.get("table") is not None:
-        table_name = fix.target
-        stub = RouteTable(str(fix.data["table"]), Origin(table_name, fix.urn), None, ())
-        rebuilt = _route_fix(stub, str(fix.data["subnet"]), "", None, routes)
-    else:
-        rebuilt = _route_fix(None, str(fix.data["subnet"]), fix.target, fix.urn, routes)
-    return dataclasses.replace(rebuilt, data=data)
+    table = fix.data.get("table")
+    return _route_fix(
+        str(table) if table is not None else None,
+        fix.target,
+        fix.urn,
+        fix.data.get("standalone") is True,
+        str(fix.data["subnet"]),
+        routes,
+    )
 
 
 K = TypeVar("K")
@@ -160,7 +310,9 @@ def apply(network: Network, fixes: Iterable[Fix]) -> Network:
     for fix in fixes:
         d = fix.data
         if fix.kind == "add-routes":
-            new = tuple(Route(r["name"], r["addressPrefix"], "Internet") for r in _routes(d))
+            # Standalone routes keep a URN, so the table keeps its style in the repair loop's copies.
+            urn = NEW_RESOURCE if d.get("standalone") is True else None
+            new = tuple(Route(r["name"], r["addressPrefix"], "Internet", urn=urn) for r in _routes(d))
             table_key = d.get("table")
             if isinstance(table_key, str) and table_key in route_tables:
                 table = route_tables[table_key]
@@ -200,6 +352,7 @@ def apply(network: Network, fixes: Iterable[Fix]) -> Network:
                     ("*",),
                     _strs(d, "destinationAddressPrefixes"),
                     ("1688",),
+                    urn=NEW_RESOURCE if standalone(nsg.rules) else None,
                 )
                 nsgs[nsg.key] = dataclasses.replace(nsg, rules=(*nsg.rules, rule))
         elif fix.kind == "remove-nsg-rule":
@@ -212,7 +365,9 @@ def apply(network: Network, fixes: Iterable[Fix]) -> Network:
             key = f"{d['subnet']}#kms-nat"
             nats[key] = NatGateway(key, Origin("(new NAT gateway)"))
             subnets[str(d["subnet"])] = dataclasses.replace(subnets[str(d["subnet"])], nat_gateway=key)
-        elif fix.kind == "add-firewall-rule":
+        elif fix.kind == "add-firewall-rule" and isinstance(d.get("priority"), int):
+            # No priority: no number sorts before the denying collection (the fix says to renumber),
+            # so nothing is applied and the fix is not reported as checked.
             fw_rule = FirewallNetworkRule(
                 "allow-kms", ("TCP",), _strs(d, "sources"), (), _strs(d, "ips"), (), (), ("1688",)
             )
@@ -223,7 +378,9 @@ def apply(network: Network, fixes: Iterable[Fix]) -> Network:
                 if not isinstance(policy.rule_collection_groups, Unknown):
                     group = FirewallRuleCollectionGroup("kms-activation", _int(d, "priority"), (collection,))
                     policies[policy_key] = dataclasses.replace(
-                        policy, rule_collection_groups=(group, *policy.rule_collection_groups)
+                        # Last in the list: its priority alone must put it first (a tie never wins by position).
+                        policy,
+                        rule_collection_groups=(*policy.rule_collection_groups, group),
                     )
             elif policy_key is None:
                 fw = firewalls[str(d["firewall"])]
@@ -231,8 +388,8 @@ def apply(network: Network, fixes: Iterable[Fix]) -> Network:
                     firewalls[fw.key] = dataclasses.replace(
                         fw,
                         classic_collections=(
-                            dataclasses.replace(collection, priority=100),
                             *fw.classic_collections,
+                            dataclasses.replace(collection, priority=_int(d, "priority")),
                         ),
                     )
         elif fix.kind == "add-dns-records":

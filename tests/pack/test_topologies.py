@@ -283,8 +283,9 @@ def test_vpn_default_site_message_is_exact(pack: PackProcess) -> None:
         "Fix (checked: these changes make every KMS endpoint reachable):\n"
         "1. subnet hub/app: associate a route table with 20.118.99.224/32 → Internet, 23.102.135.246/32 → "
         "Internet, 40.83.235.53/32 → Internet (one /32 route per KMS IP, docs/rules.md#kms-routes)\n"
-        f"   Pulumi: azure_native.network.RouteTable(..., routes=[{code}]); subnet "
-        'route_table={"id": table.id}\n'
+        '   Pulumi: kms_routes = azure_native.network.RouteTable("hub-app-kms-routes", resource_group_name=rg.name, '
+        f"location=vnet.location, routes=[{code}]); route_table=azure_native.network.RouteTableArgs(id=kms_routes.id)"
+        "  # on subnet hub/app; rg, vnet: its resource group and virtual network\n"
         f"Docs: {DOCS}#kms-route-forced-tunnel (KMS-ROUTE-FORCED-TUNNEL)"
     ]
     [violation] = result.violations
@@ -315,7 +316,9 @@ def test_firewall_message_names_firewall_rule_and_fix(pack: PackProcess, config:
         "23.102.135.246, 40.83.235.53"
     )
     assert lines[5].startswith(
-        '   Pulumi: azure_native.network.FirewallPolicyRuleCollectionGroup("kms-activation"'
+        '   Pulumi: azure_native.network.FirewallPolicyRuleCollectionGroup("fw-policy-kms-activation", '
+        'resource_group_name=rg.name, firewall_policy_name=policy.name, rule_collection_group_name="kms-activation", '
+        "priority=100, rule_collections=[azure_native.network.FirewallPolicyFilterRuleCollectionArgs("
     )
     assert lines[-1] == f"Docs: {DOCS}#kms-firewall-no-rule (KMS-FIREWALL-NO-RULE)"
 

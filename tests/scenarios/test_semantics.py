@@ -135,10 +135,10 @@ def nsg_allow_fix(nsg_name: str, priority: int) -> tuple[str, str]:
     )
 
 
-def firewall_rule_fix(policy: str, source: str = "10.0.1.0/24") -> tuple[str, str]:
+def firewall_rule_fix(policy: str, source: str = "10.0.1.0/24", priority: int = 100) -> tuple[str, str]:
     return (
         "add-firewall-rule",
-        f"firewall policy {policy}: add rule collection group kms-activation (priority 100) with a network "
+        f"firewall policy {policy}: add rule collection group kms-activation (priority {priority}) with a network "
         f"rule collection (Allow) and rule allow-kms: TCP 1688 from {source} to 20.118.99.224, "
         "23.102.135.246, 40.83.235.53",
     )
@@ -886,7 +886,8 @@ SCENARIOS = [
         all_ips(B),
         B,
         {ip: firewall_default_deny("hubfw", ip) for ip in PUBLIC_KMS},
-        (firewall_rule_fix("hubpol"),),
+        # The policy's group already has priority 100: the new group takes the first free number.
+        (firewall_rule_fix("hubpol", priority=101),),
         True,
     ),
     Scenario(
