@@ -288,10 +288,18 @@ def _vwan_routes(index: NetworkIndex, subnet: Subnet, disabled: bool | None) -> 
     )
     for conn in connections:
         eis = conn.enable_internet_security
-        if eis is None or eis is False:
+        if eis is False:
             continue
         why = ""
-        if isinstance(eis, Unknown):
+        if eis is None:
+            # The REST specification declares no default for it (virtualWan.json,
+            # HubVirtualNetworkConnectionProperties.enableInternetSecurity: type boolean, no
+            # "default"), so an unset flag is not known to be false: unknown is never a pass.
+            why = (
+                f"enableInternetSecurity of {conn.origin.name} is not set and the REST specification "
+                "declares no default for it (docs/rules.md#virtual-wan)"
+            )
+        elif isinstance(eis, Unknown):
             why = f"enableInternetSecurity of {conn.origin.name} unknown"
         elif isinstance(conn.vnet, Unknown):
             why = f"the VNet of hub connection {conn.origin.name} is unknown"

@@ -198,12 +198,19 @@ def analyze_subnet(index: NetworkIndex, subnet: Subnet, settings: Settings, cata
         assert cloud_step is not None
         return result(location, "", Verdict.UNKNOWN, notes=(cloud_step,))
     endpoints, nics = _evaluate(index, subnet, cloud, settings)
+    by_nics = _judged_by_nics(index, subnet, settings, nics)
+    scope_notes = _scope_notes(settings, endpoints, nics, by_nics)
+    if by_nics:
+        # The subnet-level source stands for "any VM of the subnet", including one without its own
+        # egress; with scope windows-vm-subnets only the Windows VMs in the stack count, and each
+        # leaves through its own NIC (instance public IP, load balancer outbound rule, scale set).
+        endpoints = _worst_per_endpoint(nics)
     verdict = worst([*(e.verdict for e in endpoints), *(n.verdict for n in nics)])
-    notes = _notes(index, subnet, cloud, location)
+    notes = _notes(index, subnet, cloud, location) + scope_notes
     fixes: tuple[Fix, ...] = ()
     verified = False
     if verdict is Verdict.BLOCKED:
-        fixes, verified = _repair(index, subnet, cloud, settings, endpoints, nics)
+        fixes, verified = _repair(index, subnet, cloud, settings, endpoints, nics, by_nics)
     return result(
         location,
         cloud.name,
@@ -230,6 +237,106 @@ def _notes(index: NetworkIndex, subnet: Subnet, cloud: Cloud, location: str) -> 
     if note:
         notes.append(Step("cloud", f"location {location}: {note}", Outcome.INFO))
     return tuple(notes)
+
+
+_RANK = {Verdict.REACHABLE: 0, Verdict.UNKNOWN: 1, Verdict.BLOCKED: 2}
+
+
+def _judged_by_nics(
+    index: NetworkIndex, subnet: Subnet, settings: Settings, nics: tuple[NicResult, ...]
+) -> bool:
+    """DESIGN scope ``windows-vm-subnets``: the subnet is in scope for its Windows VMs, so their own
+    NICs decide it, unless a Windows VM without an evaluated NIC may be here (a scale set placed by
+    subnet only, a VM whose NICs are unknown or outside the stack): that one is judged as a VM
+    without its own egress, the subnet-level source."""
+    if settings.scope != "windows-vm-subnets" or not nics:
+        return False
+    # A Windows NIC that only may be here (its subnet unknown at preview) is judged "if it is here",
+    # which never proves a VM of this subnet reachable: the subnet's own path still counts then.
+    if any(_windows_nic(index, nic.key) for nic, _ in _nics_maybe_here(index, subnet)):
+        return False
+    placed_only, anywhere = _windows_without_nics(index)
+    return not anywhere and subnet.key not in placed_only
+
+
+def _windows_without_nics(index: NetworkIndex) -> tuple[frozenset[str], bool]:
+    """(subnets holding a maybe-Windows VM none of whose NICs is known there, whether such a VM may
+    be anywhere). Computed once per index: it reads every VM."""
+    memo = index.cache("windows-without-nics")
+    found = memo.get("")
+    if found is None:
+        network = index.network
+        subnets: set[str] = set()
+        anywhere = False
+        for vm in network.vms.values():
+            if not _maybe_windows(vm):
+                continue
+            placed: set[str] = set()
+            if isinstance(vm.nics, Unknown):
+                anywhere = True
+            else:
+                for ref in vm.nics:
+                    nic = network.nics.get(ref) if isinstance(ref, str) else None
+                    if nic is None or isinstance(nic.ip_configurations, Unknown):
+                        anywhere = True
+                        continue
+                    # An IP configuration whose subnet is unknown is evaluated in every subnet it
+                    # may be in (_nics_maybe_here), so it needs no stand-in.
+                    placed.update(ipc.subnet for ipc in nic.ip_configurations if isinstance(ipc.subnet, str))
+            subnets.update(s for s in network.vm_subnets.get(vm.key, ()) if s not in placed)
+        found = memo[""] = (frozenset(subnets), anywhere)
+    assert isinstance(found, tuple)
+    return found
+
+
+def _worst_per_endpoint(nics: tuple[NicResult, ...]) -> tuple[EndpointResult, ...]:
+    """Per KMS endpoint, the first NIC result with the worst verdict: the subnet's endpoints then
+    agree with its verdict, and their traces name the NIC that decides."""
+    return tuple(
+        max(column, key=lambda r: _RANK[r.verdict])
+        for column in zip(*(n.endpoints for n in nics), strict=True)
+    )
+
+
+def _scope_notes(
+    settings: Settings,
+    endpoints: tuple[EndpointResult, ...],
+    nics: tuple[NicResult, ...],
+    by_nics: bool,
+) -> tuple[Step, ...]:
+    """Say which source decides the subnet when its own path and its VMs' NICs disagree."""
+    if not nics:
+        return ()
+    names = ", ".join(dict.fromkeys(n.name for n in nics))
+    if by_nics:
+        return (
+            Step(
+                "scope",
+                f"scope windows-vm-subnets: judged by the Windows VMs' own NICs ({names}), each with its own egress "
+                "(instance public IP, load balancer outbound rule, scale set); a VM added later without its own "
+                "egress is not judged",
+            ),
+        )
+    if settings.scope == "windows-vm-subnets":
+        return (
+            Step(
+                "scope",
+                "scope windows-vm-subnets: a Windows VM whose NICs are not in the stack may be in this subnet, so it "
+                "is also judged as a VM without its own egress",
+            ),
+        )
+    own = worst(e.verdict for e in endpoints)
+    theirs = worst(n.verdict for n in nics)
+    if _RANK[own] <= _RANK[theirs]:
+        return ()
+    return (
+        Step(
+            "scope",
+            f"scope all-subnets: judged for any VM of the subnet, including a new VM without its own egress "
+            f"(instance public IP, load balancer outbound rule), which is {own}; the NICs in the stack ({names}) "
+            f"are {theirs} (scope windows-vm-subnets judges only those)",
+        ),
+    )
 
 
 def _windows_nic(index: NetworkIndex, nic_key: str) -> bool:
@@ -315,6 +422,7 @@ def _repair(
     settings: Settings,
     endpoints: tuple[EndpointResult, ...],
     nics: tuple[NicResult, ...],
+    by_nics: bool = False,
 ) -> tuple[tuple[Fix, ...], bool]:
     """Every change needed, not only the first (Tiros "blocked path"): apply the fixes of the
     blocking steps to a copy of the model, analyse again, and repeat until nothing blocks. The fix
@@ -333,7 +441,8 @@ def _repair(
         repaired_index = repaired_index.derive(network)
         repaired_subnet = network.subnets[subnet.key]
         eps, nic_results = _evaluate(repaired_index, repaired_subnet, cloud, settings)
-        current = [*eps, *(r for n in nic_results for r in n.endpoints)]
+        # Judged by its NICs (scope windows-vm-subnets), the subnet-level source does not count.
+        current = [*(() if by_nics else eps), *(r for n in nic_results for r in n.endpoints)]
         verdict = worst(r.verdict for r in current)
         if verdict is not Verdict.BLOCKED:
             break

@@ -8,11 +8,11 @@ missing URN as ``null``, and a remediation as the items it added.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from kmsguard.analysis import EndpointResult, Fix, Step, SubnetResult
+from kmsguard.analysis import EndpointResult, Fix, NicResult, Step, SubnetResult
 from kmsguard.engine import Remediation, Secret, Unknown, Violation, encode_value
 from kmsguard.evaluate import Evaluation
 
@@ -68,7 +68,29 @@ def subnet(s: SubnetResult) -> dict[str, Any]:
         "cloud": s.cloud,
         "verdict": s.verdict.value,
         "endpoints": [endpoint(e) for e in s.endpoints],
+        "nics": [nic(n) for n in differing_nics(s)],
         "fixes": [fix(f) for f in s.fixes],
+    }
+
+
+def same_path(a: Sequence[EndpointResult], b: Sequence[EndpointResult]) -> bool:
+    """Whether two sources see every endpoint with the same verdict and the same trace."""
+    return [(e.verdict, e.trace) for e in a] == [(e.verdict, e.trace) for e in b]
+
+
+def differing_nics(s: SubnetResult) -> list[NicResult]:
+    """The NICs whose path differs from the subnet's endpoints (their own NSG, public IP, load
+    balancer pool, scale set): the ones the text and HTML reports show in full. A NIC on the
+    subnet's path would only repeat it."""
+    return [n for n in s.nics if not same_path(n.endpoints, s.endpoints)]
+
+
+def nic(n: NicResult) -> dict[str, Any]:
+    return {
+        "name": n.name,
+        "urn": n.urn,
+        "verdict": n.verdict.value,
+        "endpoints": [endpoint(e) for e in n.endpoints],
     }
 
 

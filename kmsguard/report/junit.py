@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from kmsguard.analysis import Outcome, SubnetResult, Verdict
 from kmsguard.engine import Violation
 from kmsguard.evaluate import Evaluation
-from kmsguard.report.document import catalog_info, message_of
+from kmsguard.report.document import catalog_info, differing_nics, message_of
 
 SUBNET_POLICIES = frozenset({"kms-reachability", "kms-unverified"})
 
@@ -106,14 +106,14 @@ def _subnet_case(suite: ET.Element, ev: Evaluation, s: SubnetResult) -> None:
     where = ", ".join(x for x in (s.location, f"{s.cloud} cloud" if s.cloud else "") if x)
     case = _case(suite, ev, f"{s.name} ({where})" if where else s.name, s.urn)
     if s.verdict is Verdict.BLOCKED:
-        blocked = [e.ip for e in s.endpoints if e.verdict is Verdict.BLOCKED]
+        blocked = _ips(s, Verdict.BLOCKED)
         el = ET.SubElement(
             case, "failure", type="blocked", message=f"KMS TCP 1688 blocked to {', '.join(blocked)}"
         )
         el.text = _details(s, Outcome.BLOCK)
         _bump(suite, "failures")
     elif s.verdict is Verdict.UNKNOWN:
-        unknown = [e.ip for e in s.endpoints if e.verdict is Verdict.UNKNOWN]
+        unknown = _ips(s, Verdict.UNKNOWN)
         message = f"KMS reachability unverified for {', '.join(unknown) or 'this subnet'}"
         if _mandatory_unknown(ev.violations, s):
             el = ET.SubElement(case, "error", type="unknown", message=message)
@@ -135,14 +135,23 @@ def _mandatory_unknown(violations: Sequence[Violation], s: SubnetResult) -> bool
     )
 
 
+def _ips(s: SubnetResult, verdict: Verdict) -> list[str]:
+    """The KMS IPs with this verdict from the subnet or from one of its NICs (a NIC in a Standard
+    load balancer pool can be blocked where the subnet's own path is not)."""
+    nic_eps = (e for n in differing_nics(s) for e in n.endpoints)
+    return list(dict.fromkeys(e.ip for e in (*s.endpoints, *nic_eps) if e.verdict is verdict))
+
+
 def _details(s: SubnetResult, outcome: Outcome) -> str:
     lines: list[str] = []
-    for e in s.endpoints:
-        for step in e.trace:
-            if step.outcome is outcome:
-                lines.append(f"{e.fqdn} {e.ip}: [{step.kind}] {step.detail}")
-                if step.settle:
-                    lines.append(f"  to settle: {step.settle}")
+    sources = [("", s.endpoints), *((f"NIC {n.name}: ", n.endpoints) for n in differing_nics(s))]
+    for prefix, endpoints in sources:
+        for e in endpoints:
+            for step in e.trace:
+                if step.outcome is outcome:
+                    lines.append(f"{prefix}{e.fqdn} {e.ip}: [{step.kind}] {step.detail}")
+                    if step.settle:
+                        lines.append(f"  to settle: {step.settle}")
     for note in s.notes:
         if note.outcome is outcome:
             lines.append(f"[{note.kind}] {note.detail}")

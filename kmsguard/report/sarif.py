@@ -23,11 +23,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from kmsguard.analysis import Verdict
 from kmsguard.engine import PolicyInfo, Violation
 from kmsguard.evaluate import Evaluation
 from kmsguard.findings import FINDINGS, Finding
 from kmsguard.policies.links import DOCS_URL_ENV, FINDINGS_PAGE, link
-from kmsguard.report.document import catalog_info, message_of
+from kmsguard.report.document import catalog_info, differing_nics, message_of
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINDING_IDS = re.compile(r"\((KMS-[A-Z0-9-]+)\)")
@@ -147,6 +148,8 @@ def _log(ev: Evaluation, *, cwd: Path | None = None) -> dict[str, Any]:
     rules = _Rules(ev.drive.policies)
     finder = _Locator(ev, cwd)
     results = [_result(v, rules, finder) for v in ev.violations]
+    for v, result in zip(ev.violations, results, strict=True):
+        _add_nics(result, v, ev, finder)
     # check: what the autofix would change is SARIF's "note" level, never an error (DESIGN "check").
     listed = {p.name for p in ev.drive.policies} | {v.policy for v in ev.violations}
     results += [_result(v, rules, finder, note=True) for v in ev.notes if v.policy in listed]
@@ -206,6 +209,35 @@ def _result(v: Violation, rules: _Rules, finder: _Locator, *, note: bool = False
     if location:
         result["locations"] = [location]
     return result
+
+
+def _add_nics(result: dict[str, Any], v: Violation, ev: Evaluation, finder: _Locator) -> None:
+    """A subnet's violation points at the NICs whose own path is blocked or unknown (their NSG,
+    load balancer pool, public IP), as SARIF related locations: where each NIC is declared."""
+    if v.policy not in ("kms-reachability", "kms-unverified") or not v.urn:
+        return
+    message = message_of(v)
+    related: list[dict[str, Any]] = []
+    for s in ev.result.subnets:
+        if s.urn != v.urn or s.name not in message:
+            continue
+        for n in differing_nics(s):
+            if n.verdict is Verdict.REACHABLE:
+                continue
+            location: dict[str, Any] = {
+                "id": len(related),
+                "message": {"text": f"NIC {n.name} of subnet {s.name}: {n.verdict.value}"},
+            }
+            physical = finder.physical(n.urn) if n.urn else None
+            if physical is not None:
+                location["physicalLocation"] = physical
+            if n.urn:
+                location["logicalLocations"] = [
+                    {"fullyQualifiedName": n.urn, "name": n.urn.rsplit("::", 1)[-1], "kind": "resource"}
+                ]
+            related.append(location)
+    if related:
+        result["relatedLocations"] = related
 
 
 class _Locator:
