@@ -46,6 +46,10 @@ AUTOFIX = "kms-route-autofix"
 INPUTS = "kms-inputs"
 ROUTE_TABLE = "azure-native:network:RouteTable"
 ROUTE = "azure-native:network:Route"
+# The classic provider (pulumi-azure) has the same inline routes (name, addressPrefix, nextHopType)
+# and standalone Routes (name, routeTableName, resourceGroupName): the autofix treats both alike.
+ROUTE_TABLES = frozenset({ROUTE_TABLE, "azure:network/routeTable:RouteTable"})
+ROUTES = frozenset({ROUTE, "azure:network/route:Route"})
 
 
 def raw(props: Any) -> Any:
@@ -86,7 +90,7 @@ def _remember_inputs(args: ResourceValidationArgs) -> None:
     bag = raw(args.props)
     if isinstance(bag, dict):
         _inputs_by_urn[args.urn] = bag
-        if args.resource_type == ROUTE:
+        if args.resource_type in ROUTES:
             _standalone_routes[args.urn] = bag
 
 
@@ -200,6 +204,7 @@ def analyze_resources(
     from kmsguard.analysis import analyze
     from kmsguard.collect.pulumi import collect
     from kmsguard.config import parse_settings
+    from kmsguard.remediate.classic import in_classic_terms
 
     settings = parse_settings(config, f"policy config of {REACHABILITY}")
     # The engine hands resources over in the order their registrations completed, which the real
@@ -211,7 +216,8 @@ def analyze_resources(
     result = analyze(network, settings)
     if config.get("internetNextHopDenied") is True:
         result = firewall_instead_of_routes(result)
-    return result
+    # Fixes on classic (pulumi-azure) resources print pulumi-azure code, in the pack and every report.
+    return in_classic_terms(result, network)
 
 
 FIREWALL_CODE = (
@@ -516,7 +522,7 @@ def _remediate_routes(args: ResourceValidationArgs) -> Mapping[str, Any] | None:
     Remediate receives unknowns as raw sentinel strings and secrets wrapped (§1.5), so the existing
     route objects are kept as they are and only new plain dicts are appended.
     """
-    if args.resource_type != ROUTE_TABLE:
+    if args.resource_type not in ROUTE_TABLES:
         return None
     try:
         from kmsguard.remediate import plain, plan_kms_routes
@@ -555,7 +561,7 @@ def _diversion(diverted: Sequence[str]) -> str:
 def _validate_routes(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """Report what remediation could not (or, below the remediate level, did not) add."""
     report = _redacting(report)
-    if args.resource_type != ROUTE_TABLE:
+    if args.resource_type not in ROUTE_TABLES:
         return
     try:
         from kmsguard.remediate import MAX_ROUTES, plan_kms_routes
@@ -670,7 +676,7 @@ kms_client_activation = StackValidationPolicy(
 def _record_remediate(args: ResourceValidationArgs) -> None:
     """Remediate is the only call that still marks secrets (§1.5): learn them, change nothing."""
     _learn_secrets(args.props)
-    if args.resource_type == ROUTE:
+    if args.resource_type in ROUTES:
         bag = raw(args.props)
         if isinstance(bag, dict):
             _standalone_routes[args.urn] = bag

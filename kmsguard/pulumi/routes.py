@@ -21,13 +21,20 @@ The cloud comes from the location (§1.3). A location that is an ``Output`` (not
 program runs) needs an explicit ``cloud=``, checked against the location once it is known: the
 wrong cloud's IPs would leave every KMS IP of the real cloud on the tunnel (§11 #10 variation).
 
-``pulumi_azure_native`` is imported only when a resource is declared, never by the policy pack.
+Programs on the classic ``azure`` provider (pulumi-azure) get the same: ``with_kms_routes`` reads
+and returns route dicts both SDKs accept (``RouteTableRouteArgs`` as input too), ``KmsRoutes(...,
+classic=True)`` declares ``pulumi_azure.network.Route`` children, and ``auto_kms_routes()`` handles
+``pulumi_azure.network.RouteTable``/``Route`` as it does azure-native's (same plan, names and limit).
+
+``pulumi_azure_native`` (or ``pulumi_azure``) is imported only when a resource is declared, never by
+the policy pack.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import importlib
 import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,6 +68,10 @@ __all__ = [
 COMPONENT_TYPE = "kmsguard:network:KmsRoutes"
 ROUTE_TABLE = "azure-native:network:RouteTable"
 ROUTE = "azure-native:network:Route"
+CLASSIC_ROUTE_TABLE = "azure:network/routeTable:RouteTable"
+CLASSIC_ROUTE = "azure:network/route:Route"
+_ROUTE_TABLES = frozenset({ROUTE_TABLE, CLASSIC_ROUTE_TABLE})
+_ROUTES = frozenset({ROUTE, CLASSIC_ROUTE})
 _FORCED_HOPS = frozenset({"virtualappliance", "virtualnetworkgateway"})
 _DEFAULT_ROUTE = ipaddress.IPv4Network("0.0.0.0/0")
 
@@ -124,7 +135,13 @@ _ALIASES = {
     "name": ("name",),
     "addressPrefix": ("addressPrefix", "address_prefix"),
     "nextHopType": ("nextHopType", "next_hop_type"),
-    "nextHopIpAddress": ("nextHopIpAddress", "next_hop_ip_address"),
+    # classic (pulumi-azure) RouteTableRouteArgs: next_hop_in_ip_address
+    "nextHopIpAddress": (
+        "nextHopIpAddress",
+        "next_hop_ip_address",
+        "nextHopInIpAddress",
+        "next_hop_in_ip_address",
+    ),
 }
 
 
@@ -248,7 +265,8 @@ class KmsRoutes(pulumi.ComponentResource):
     ``existing_routes`` are the table's other routes (dicts or ``RouteArgs``), so routes that already
     send a KMS IP to Internet are not repeated; by default every KMS IP of the cloud gets a route,
     which is what a table built for forced tunneling needs. The Azure route names are the ones the
-    pack's autofix uses (``kms-20-118-99-224``).
+    pack's autofix uses (``kms-20-118-99-224``). ``classic=True``: the table is a classic
+    ``pulumi_azure.network.RouteTable`` and the children are ``pulumi_azure.network.Route``.
     """
 
     def __init__(
@@ -260,11 +278,10 @@ class KmsRoutes(pulumi.ComponentResource):
         location: pulumi.Input[str] | None = None,
         cloud: str | None = None,
         existing_routes: Sequence[Any] | None = None,
+        classic: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(COMPONENT_TYPE, name, {}, opts)
-        from pulumi_azure_native import network
-
         where = f"KmsRoutes {name}"
         self.cloud: str = resolve_cloud(location if isinstance(location, str) else None, cloud, where)
         if existing_routes is None:
@@ -276,14 +293,14 @@ class KmsRoutes(pulumi.ComponentResource):
             wanted = list(_plan([*existing_routes, _UNSEEN_DEFAULT], self.cloud, where).added)
         self.ips: tuple[str, ...] = tuple(r["addressPrefix"].removesuffix("/32") for r in wanted)
         self.routes: list[pulumi.CustomResource] = [
-            network.Route(
+            _route_resource(
+                classic,
                 f"{name}-{route['name']}",
-                route_name=route["name"],
-                route_table_name=route_table_name,
-                resource_group_name=resource_group_name,
-                address_prefix=route["addressPrefix"],
-                next_hop_type=route["nextHopType"],
-                opts=pulumi.ResourceOptions(parent=self),
+                route["name"],
+                route_table_name,
+                resource_group_name,
+                route["addressPrefix"],
+                pulumi.ResourceOptions(parent=self),
             )
             for route in wanted
         ]
@@ -291,6 +308,42 @@ class KmsRoutes(pulumi.ComponentResource):
         if isinstance(location, pulumi.Output):
             outputs["location"] = _checked_location(location, self.cloud, where)
         self.register_outputs(outputs)
+
+
+def _route_resource(
+    classic: bool,
+    logical: str,
+    azure_name: str,
+    route_table_name: pulumi.Input[str] | None,
+    resource_group_name: pulumi.Input[str] | None,
+    address_prefix: str,
+    opts: pulumi.ResourceOptions,
+) -> pulumi.CustomResource:
+    """A standalone ``/32 → Internet`` Route of either SDK (the classic one names the route ``name``)."""
+    if classic:
+        # By name: the classic SDK is an optional extra (and mypy need not walk its 2,000 modules).
+        classic_network: Any = importlib.import_module("pulumi_azure.network")
+        route: pulumi.CustomResource = classic_network.Route(
+            logical,
+            name=azure_name,
+            route_table_name=route_table_name,
+            resource_group_name=resource_group_name,
+            address_prefix=address_prefix,
+            next_hop_type="Internet",
+            opts=opts,
+        )
+        return route
+    from pulumi_azure_native import network
+
+    return network.Route(
+        logical,
+        route_name=azure_name,
+        route_table_name=route_table_name,
+        resource_group_name=resource_group_name,
+        address_prefix=address_prefix,
+        next_hop_type="Internet",
+        opts=opts,
+    )
 
 
 # --- the firewall alternative --------------------------------------------------------------------
@@ -370,7 +423,7 @@ class AutoKmsRoutes:
     # records them (never changes anything), and the resource transform does the work.
 
     def observe(self, args: pulumi.ResourceTransformationArgs) -> None:
-        if args.type_ != ROUTE:
+        if args.type_ not in _ROUTES:
             return None
         props = args.props if isinstance(args.props, Mapping) else {}
         given = args.opts or pulumi.ResourceOptions()
@@ -391,17 +444,20 @@ class AutoKmsRoutes:
     # --- the resource transform ------------------------------------------------------------------
 
     async def transform(self, args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
-        if args.type_ == ROUTE_TABLE:
-            return self._route_table(args)
-        if args.type_ == ROUTE:
-            await self._route(args)
+        if args.type_ in _ROUTE_TABLES:
+            return self._route_table(args, classic=args.type_ == CLASSIC_ROUTE_TABLE)
+        if args.type_ in _ROUTES:
+            await self._route(args, classic=args.type_ == CLASSIC_ROUTE)
         return None
 
-    def _route_table(self, args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+    def _route_table(
+        self, args: pulumi.ResourceTransformArgs, classic: bool = False
+    ) -> pulumi.ResourceTransformResult | None:
         props = dict(args.props)
         location = props.get("location")
         self.tables[args.name] = location
-        azure_name = props.get("routeTableName")
+        # The classic RouteTable's Azure name is ``name``; azure-native's ``name`` is an output.
+        azure_name = props.get("name" if classic else "routeTableName")
         if isinstance(azure_name, str):
             self.table_names[azure_name.lower()] = location
         routes = props.get("routes")
@@ -412,22 +468,23 @@ class AutoKmsRoutes:
             # pack reports as unknown; denied: the firewall rule is the alternative (module doc).
             return None
         where = f"RouteTable {args.name}"
-        cloud = self._cloud(location, where)
+        cloud = self._cloud(location, where, classic)
         plan = _plan(routes, cloud, where)
         if not plan.added:
             return None
         props["routes"] = [*routes, *(dict(r) for r in plan.added)]
         return pulumi.ResourceTransformResult(props=props, opts=args.opts)
 
-    def _cloud(self, location: object, where: str) -> str:
+    def _cloud(self, location: object, where: str, classic: bool = False) -> str:
         if location is None:
-            # Not set: azure-native's Check fills in the provider's default location (mechanics §0 fact 1).
-            location = pulumi.Config("azure-native").get("location")
+            # Not set: the provider's Check fills in its default location (mechanics §0 fact 1);
+            # the classic provider's is ``azure:location``.
+            location = pulumi.Config("azure" if classic else "azure-native").get("location")
         if isinstance(location, str):
             return resolve_cloud(location, self.cloud, where)
         return resolve_cloud(None, self.cloud, where)  # raises unless cloud= settles it
 
-    async def _route(self, args: pulumi.ResourceTransformArgs) -> None:
+    async def _route(self, args: pulumi.ResourceTransformArgs, classic: bool = False) -> None:
         props = args.props
         prefix = _network(props.get("addressPrefix"))
         hop = props.get("nextHopType")
@@ -443,9 +500,7 @@ class AutoKmsRoutes:
         if prefix != _DEFAULT_ROUTE or hop not in _FORCED_HOPS:
             return
         where = f"Route {args.name}"
-        cloud = self._cloud(table_location, where)
-        from pulumi_azure_native import network
-
+        cloud = self._cloud(table_location, where, classic)
         table_name = capture.route_table_name if capture else props.get("routeTableName")
         group_name = capture.resource_group_name if capture else props.get("resourceGroupName")
         # The SDK's own options (real resources): the transform's carry only URN stand-ins, which
@@ -456,15 +511,7 @@ class AutoKmsRoutes:
                 continue
             self.routed.add((table_key, ip))
             logical = f"{args.name}-{kms_route_name(ip)}"
-            network.Route(
-                logical,
-                route_name=kms_route_name(ip),
-                route_table_name=table_name,
-                resource_group_name=group_name,
-                address_prefix=f"{ip}/32",
-                next_hop_type="Internet",
-                opts=opts,
-            )
+            _route_resource(classic, logical, kms_route_name(ip), table_name, group_name, f"{ip}/32", opts)
             self.declared.append(logical)
 
     def _warn_gateway(self, where: str, routes: Sequence[Any]) -> None:
@@ -501,7 +548,7 @@ class AutoKmsRoutes:
         if isinstance(value, pulumi.Output):
             for resource in await value.resources():
                 name = getattr(resource, "_name", None)
-                if getattr(resource, "_type", None) == ROUTE_TABLE and isinstance(name, str):
+                if getattr(resource, "_type", None) in _ROUTE_TABLES and isinstance(name, str):
                     return ("table", name), self.tables.get(name)
         if isinstance(value, str):
             return ("name", str(props.get("resourceGroupName")), value.lower()), self.table_names.get(

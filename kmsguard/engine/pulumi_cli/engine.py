@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,6 +46,26 @@ class PulumiProgramError(KmsguardError):
         self.traceback = traceback
         self.stdout = stdout
         self.stderr = stderr
+
+
+# The engine's message when a program registers a resource of a provider whose plugin is not
+# installed (downloads are off in the sandbox): kmsguard ships an offline azure-native provider only.
+_MISSING_PLUGIN = re.compile(r"no resource plugin 'pulumi-resource-([A-Za-z0-9_-]+)' found")
+
+
+def _no_offline_provider(output: str, project_dir: Path, stack: str) -> None:
+    """Raise a clear error when the preview failed for want of a provider kmsguard cannot serve offline."""
+    found = _MISSING_PLUGIN.search(output)
+    if found is None or found.group(1) == "azure-native":
+        return
+    plugin = found.group(1)
+    what = "the classic azure provider (pulumi-azure)" if plugin == "azure" else f"the {plugin} provider"
+    raise KmsguardError(
+        f"`pulumi preview` of {project_dir} (stack {stack}) needs {what}: kmsguard has no offline "
+        f"pulumi-resource-{plugin} for the real engine (it ships an offline azure-native provider only, "
+        f"and the sandbox downloads nothing). Run it on the stand-in engine instead: "
+        f"kmsguard preview {project_dir} --stack {stack} --engine mocks"
+    )
 
 
 @dataclass(frozen=True)
@@ -299,6 +320,7 @@ def preview_with_cli(
     if done.returncode != 0 and not blocked:
         errors = [d.message for d in events.diagnostics if d.severity == "error"] + list(events.errors)
         detail = "\n".join(e.rstrip() for e in errors if e.strip())
+        _no_offline_provider(detail + done.stderr + done.stdout, project.project_dir, stack)
         raise PulumiProgramError(
             f"`pulumi preview` of {project.project_dir} (stack {stack}) failed with exit code {done.returncode}",
             detail or (done.stderr + done.stdout)[-4000:],
