@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import grpc
-from google.protobuf import empty_pb2, struct_pb2
+from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
 from . import azure_native
@@ -53,22 +53,8 @@ def plugin_version() -> str:
 
 def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
     """A ``Struct`` as JSON-shaped Python values (numbers stay floats, as on the wire)."""
-    return {key: _value_to_python(struct.fields[key]) for key in struct.fields}
-
-
-def _value_to_python(value: struct_pb2.Value) -> Any:
-    kind = value.WhichOneof("kind")
-    if kind is None or kind == "null_value":
-        return None
-    if kind == "number_value":
-        return float(value.number_value)
-    if kind == "string_value":
-        return str(value.string_value)
-    if kind == "bool_value":
-        return bool(value.bool_value)
-    if kind == "struct_value":
-        return struct_to_dict(value.struct_value)
-    return [_value_to_python(item) for item in value.list_value.values]
+    result: dict[str, Any] = json_format.MessageToDict(struct)
+    return result
 
 
 def dict_to_struct(props: Mapping[str, Any]) -> struct_pb2.Struct:

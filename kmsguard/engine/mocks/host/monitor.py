@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from _kmsguard_provider import azure_native as shapes  # loaded by the runner's bootstrap
-from google.protobuf import struct_pb2
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.proto import resource_pb2
 
@@ -81,22 +81,9 @@ class NullMocks(Mocks):
 
 
 def struct_to_json(struct: struct_pb2.Struct) -> dict[str, Any]:
-    return {key: _value_to_json(struct.fields[key]) for key in struct.fields}
-
-
-def _value_to_json(value: struct_pb2.Value) -> Any:
-    kind = value.WhichOneof("kind")
-    if kind is None or kind == "null_value":
-        return None
-    if kind == "number_value":
-        return float(value.number_value)
-    if kind == "string_value":
-        return str(value.string_value)
-    if kind == "bool_value":
-        return bool(value.bool_value)
-    if kind == "struct_value":
-        return struct_to_json(value.struct_value)
-    return [_value_to_json(item) for item in value.list_value.values]
+    """A ``Struct`` as JSON-shaped Python values (numbers stay floats, as on the wire)."""
+    result: dict[str, Any] = json_format.MessageToDict(struct)
+    return result
 
 
 def analyzer_view(value: Any) -> Any:
