@@ -29,7 +29,15 @@ from kmsguard.analysis.match import (
 from kmsguard.analysis.verdict import Fix, Outcome, Step
 from kmsguard.catalog import KMS_PORT
 from kmsguard.findings import Finding
-from kmsguard.model import AddressMatch, AdminRule, NetworkSecurityGroup, Ref, SecurityRule, Unknown
+from kmsguard.model import (
+    NOT_DEPLOYED,
+    AddressMatch,
+    AdminRule,
+    NetworkSecurityGroup,
+    Ref,
+    SecurityRule,
+    Unknown,
+)
 from kmsguard.model.network import Strs
 
 ALLOW = "Allow"
@@ -535,7 +543,12 @@ def _compiled_admin(rules: Sequence[tuple[AdminRule, bool]], memo: Memo | None) 
                 sr.destination_address_prefixes,
                 sr.destination_port_ranges,
             )
-        pairs.append((sr, f"AVNM admin rule {rule.origin.name}"))
+        desc = f"AVNM admin rule {rule.origin.name}"
+        if not certain and isinstance(rule.vnets, Unknown) and rule.vnets.why.startswith(NOT_DEPLOYED):
+            # Not deployed by this stack: it does not apply now, but a commit outside the stack (CLI,
+            # portal) would apply it, so it still may match (unknown is never a pass).
+            desc += f" ({rule.vnets.why})"
+        pairs.append((sr, desc))
     compiled = CompiledFilter(compile_rules(pairs), (), {})
     if memo is not None:
         memo[key] = (tuple(rule for rule, _ in rules), compiled)

@@ -1,6 +1,7 @@
 """The typed network model: what the analysis needs to know about an Azure estate."""
 
 from kmsguard.model.network import (
+    NOT_DEPLOYED,
     AddressMatch,
     AdminRule,
     AzureFirewall,
@@ -41,6 +42,7 @@ from kmsguard.model.network import (
 from kmsguard.model.values import UNKNOWN, Maybe, Unknown, is_known, is_unknown
 
 __all__ = [
+    "NOT_DEPLOYED",
     "UNKNOWN",
     "AddressMatch",
     "AdminRule",

@@ -98,6 +98,10 @@ class AddressMatch:
     kind: MaybeStr = "IPPrefix"  # "IPPrefix" | "ServiceTag"
 
 
+# The reason an admin rule's VNets start with when no Commit in the stack deploys its configuration.
+NOT_DEPLOYED = "not deployed"
+
+
 @dataclass(frozen=True, slots=True)
 class AdminRule:
     """An Azure Virtual Network Manager security admin rule applied to some VNets (§4.1)."""

@@ -1168,9 +1168,22 @@ def test_security_admin_rule_through_groups_members_and_commit() -> None:
     assert (admin.priority, admin.direction, admin.access, admin.protocol) == (10, "Outbound", "Deny", "Tcp")
     assert admin.destinations == (AddressMatch("Internet", "ServiceTag"),)
     assert admin.destination_port_ranges == ("1688",)
-    # Without the Commit, the configuration is not known to be deployed.
-    [uncommitted] = collect([spoke, group, member, config, coll, rule]).admin_rules
-    assert is_unknown(uncommitted.vnets, "Commit")
+    # Without the Commit, the configuration is not deployed by the stack (one committed outside it would
+    # apply, so the rule stays "may apply"), and the analysis says so instead of "priority unknown".
+    without_commit = collect([spoke, group, member, config, coll, rule])
+    [uncommitted] = without_commit.admin_rules
+    assert is_unknown(uncommitted.vnets, "not deployed: no Commit in the stack deploys")
+    from ipaddress import IPv4Address, IPv4Network
+
+    from kmsguard.analysis.filtering import FlowSource, evaluate_admin_rules
+
+    decision = evaluate_admin_rules(
+        [(uncommitted, False)], IPv4Address("20.118.99.224"), FlowSource((IPv4Network("10.1.0.0/24"),))
+    )
+    assert decision.why == (
+        "AVNM admin rule deny-1688 (not deployed: no Commit in the stack deploys the security admin configuration "
+        "of deny-1688): priority unknown",
+    )
 
 
 # --- DNS ---------------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from kmsguard.collect.azure_native.refs import ref_list, subnet_field, vnet_of
 from kmsguard.collect.azure_native.stack import Res, Stack
 from kmsguard.collect.azure_native.values import UNK, Node, peel
 from kmsguard.model import (
+    NOT_DEPLOYED,
     AddressMatch,
     AdminRule,
     AzureFirewall,
@@ -619,8 +620,10 @@ def admin_rules(stack: Stack) -> list[AdminRule]:
             if isinstance(groups, Unknown):
                 vnets = groups
             elif not isinstance(config, str) or config not in committed:
+                # An AVNM configuration takes effect only once committed to a region (docs/rules.md#admin-rules);
+                # one committed outside the stack would still apply, so the rule stays "may apply".
                 vnets = Unknown(
-                    f"no Commit in the stack deploys the security admin configuration of {r.name}"
+                    f"{NOT_DEPLOYED}: no Commit in the stack deploys the security admin configuration of {r.name}"
                 )
             else:
                 vnets = tuple(v for g in groups for v in _group_vnets(stack, g))
