@@ -372,7 +372,8 @@ def _evaluate(
 
 def _nics_maybe_here(index: NetworkIndex, subnet: Subnet) -> list[tuple[NetworkInterface, int]]:
     """IP configurations whose subnet is unknown and that may be in ``subnet``: unknown is never a
-    pass, so they count here too, unless a private IP outside the subnet's prefixes rules it out."""
+    pass, so they count here too, unless their VNet is known and another (a NIC on a VNet with several
+    subnets at preview) or a private IP outside the subnet's prefixes rules it out."""
     prefixes = None
     if not isinstance(subnet.address_prefixes, Unknown):
         parsed = [parse_prefix(p) if isinstance(p, str) else None for p in subnet.address_prefixes]
@@ -381,6 +382,8 @@ def _nics_maybe_here(index: NetworkIndex, subnet: Subnet) -> list[tuple[NetworkI
     out = []
     for nic, i in index.nics_subnet_unknown:
         ipc = nic.ip_configurations[i]  # type: ignore[index]
+        if isinstance(ipc.vnet, str) and isinstance(subnet.vnet, str) and ipc.vnet != subnet.vnet:
+            continue
         ip = parse_prefix(ipc.private_ip) if isinstance(ipc.private_ip, str) else None
         if ip is not None and prefixes is not None and not any(ip.subnet_of(p) for p in prefixes):
             continue

@@ -247,6 +247,9 @@ class IpConfiguration:
     backend_pools: tuple[MaybeRef, ...] | Unknown = ()
     asgs: tuple[MaybeRef, ...] | Unknown = ()
     primary: MaybeBool = None
+    # The VNet when the subnet is unknown but its VNet is not (the property depends on one VNet with
+    # several subnets): the configuration may be in that VNet's subnets only.
+    vnet: MaybeRef = None
 
 
 @dataclass(frozen=True, slots=True)

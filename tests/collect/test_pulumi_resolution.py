@@ -588,3 +588,45 @@ def test_ipv4_next_hop_inference_ignores_bad_values() -> None:
     routes = net.route_tables[rt.urn].routes
     assert isinstance(routes, tuple) and routes[0].next_hop_resource is None
     assert net.firewalls[fw.urn].private_ip == "10.0.1.4"
+
+
+def test_nic_with_unknown_subnet_counts_only_in_the_subnets_of_its_known_vnet() -> None:
+    """A NIC whose subnet id is unknown at preview but whose property depends on one VNet (with two
+    subnets) may be in that VNet's subnets only: it was evaluated in every subnet of the estate, which
+    made the analysis and the report grow with subnets × NICs."""
+    vnets = [
+        inputs(
+            VNET,
+            n,
+            {
+                "resourceGroupName": RG,
+                "virtualNetworkName": n,
+                "location": LOC,
+                "addressSpace": {"addressPrefixes": [prefix]},
+                "subnets": [
+                    {"name": "app", "addressPrefix": prefix.replace("0.0/16", "1.0/24")},
+                    {"name": "web", "addressPrefix": prefix.replace("0.0/16", "2.0/24")},
+                ],
+            },
+        )
+        for n, prefix in (("vnet-a", "10.1.0.0/16"), ("vnet-b", "10.2.0.0/16"))
+    ]
+    nic = inputs(
+        NIC,
+        "nic",
+        {"resourceGroupName": RG, "ipConfigurations": [{"name": "c", "subnet": {"id": UNK}}]},
+        {"ipConfigurations": [vnets[0].urn]},
+    )
+    vm = inputs(
+        "azure-native:compute:VirtualMachine",
+        "vm",
+        {"resourceGroupName": RG, "location": LOC,
+         "storageProfile": {"osDisk": {"osType": "Windows", "createOption": "FromImage"}},
+         "networkProfile": {"networkInterfaces": [{"id": UNK}]}},
+        {"networkProfile": [nic.urn]},
+    )  # fmt: skip
+    net = collect([*vnets, nic, vm])
+    ipcs = net.nics[nic.urn].ip_configurations
+    assert isinstance(ipcs, tuple) and unknown(ipcs[0].subnet) and ipcs[0].vnet == vnets[0].urn
+    with_nic = {s.name: [n.name for n in s.nics] for s in analyze(net).subnets}
+    assert with_nic == {"vnet-a/app": ["nic"], "vnet-a/web": ["nic"], "vnet-b/app": [], "vnet-b/web": []}

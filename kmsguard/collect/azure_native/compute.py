@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from kmsguard.collect.azure_native.refs import ref_list, subnet_field
+from kmsguard.collect.azure_native.refs import ref_list, subnet_field, vnet_of
 from kmsguard.collect.azure_native.stack import Res, Stack
 from kmsguard.collect.azure_native.values import Node, Reader
 from kmsguard.model import (
@@ -93,10 +93,12 @@ def _ip_configurations(
             public = stack.ref_field(
                 r, ipc, "publicIPAddress", f"{path}.publicIPAddress", ("PublicIPAddress",), presence_only=True
             )
+        subnet = subnet_field(stack, r, ipc, f"{path}.subnet")
         out.append(
             IpConfiguration(
                 name=name,
-                subnet=subnet_field(stack, r, ipc, f"{path}.subnet"),
+                subnet=subnet,
+                vnet=None if isinstance(subnet, str) else vnet_of(stack, r, subnet, f"{path}.subnet"),
                 private_ip=None
                 if template
                 else rd.text(ipc, "privateIPAddress", f"{path}.privateIPAddress", "leaf"),
