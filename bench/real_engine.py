@@ -32,10 +32,8 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import re
 import resource
-import shlex
 import statistics
 import subprocess
 import sys
@@ -424,22 +422,10 @@ def _policy_counts(violations: Sequence[Mapping[str, Any]]) -> dict[str, int]:
 
 
 def machine() -> dict[str, Any]:
-    def run(cmd: str) -> str:
-        try:
-            return subprocess.run(
-                shlex.split(cmd), capture_output=True, text=True, check=False
-            ).stdout.strip()
-        except OSError:
-            return ""
+    """bench.run's description of the machine, with the time it was taken."""
+    from bench.run import machine as described
 
-    return {
-        "nproc": os.cpu_count(),
-        "memory": run("free -h").splitlines()[1:2],
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "uptime": run("uptime"),
-        "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
-    }
+    return {**described(), "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
