@@ -145,7 +145,7 @@ def render_evaluation(ev: Evaluation, *, colour: bool = False, verbose: bool = T
 
     paint = _Painter(colour)
     what = "kmsguard preview" if ev.mode == "preview" else "kmsguard check (deployed state)"
-    engine = f"Pulumi CLI {ev.engine_version}" if ev.engine == "pulumi" else "stand-in engine (mocks)"
+    engine = f"Pulumi CLI {ev.engine_version}" if ev.engine == "pulumi" else "stand-in engine, mocks"
     suffix = f" ({engine})" if ev.mode == "preview" else ""
     lines = [f"{what}: project {ev.project}, stack {ev.stack}{suffix}", catalog_line(), ""]
     for s in ev.result.subnets:
