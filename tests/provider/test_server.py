@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,6 @@ from kmsguard.engine.pulumi_cli.provider_install import provider_version, write_
 from kmsguard.provider import azure_native
 
 PYTHON = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "python")
-CLI = Path("/root/.cache/kmsguard-engine/v3.274.0/bin/pulumi")
 U = azure_native.UNKNOWN
 URN = "urn:pulumi:dev::p::"
 SEED = b"0123456789abcdef0123456789abcdef"
@@ -259,33 +257,20 @@ def test_unknown_types_pass_their_inputs_through(provider: Any) -> None:
     assert (created.id, _dict(created.properties)) == ("", news)
 
 
-def test_a_preview_with_the_real_cli(tmp_path: Path, shim: Path) -> None:
-    if not CLI.is_file():
+def test_a_preview_with_the_real_cli(tmp_path: Path) -> None:
+    """The offline provider under the real CLI, installed as `kmsguard preview --engine pulumi` installs it
+    (kmsguard.engine.pulumi_cli.engine.prepare: the sandbox, kmsguard's language host beside a link of
+    the binary, `pulumi plugin install resource azure-native --file`)."""
+    from kmsguard.engine.project import load_project
+    from kmsguard.engine.pulumi_cli.engine import prepare
+    from kmsguard.engine.pulumi_cli.install import find_pulumi
+    from kmsguard.engine.pulumi_cli.sandbox import Sandbox
+
+    cli = find_pulumi()
+    if cli is None:
         if os.environ.get("CI") == "true":
-            pytest.fail(f"the Pulumi CLI is not built at {CLI}")
-        pytest.skip(f"the Pulumi CLI is not built at {CLI}")
-    langhost = CLI.parent / "pulumi-language-python"
-    if not langhost.is_file() or shutil.which("pulumi-language-python-exec", path=str(CLI.parent)) is None:
-        pytest.skip("the python language host is not installed beside the CLI yet")
-    home = tmp_path / "home"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")},
-        "PULUMI_HOME": str(home),
-        "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
-        "PULUMI_CONFIG_PASSPHRASE": "x",
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "PATH": f"{CLI.parent}:{os.environ.get('PATH', '')}",
-    }
-    (tmp_path / "state").mkdir()
-    version = provider_version(PYTHON)
-    subprocess.run(
-        [str(CLI), "plugin", "install", "resource", "azure-native", version, "--file", str(shim)],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+            pytest.fail("no Pulumi CLI: `make engine` runs before the tests in CI")
+        pytest.skip("no Pulumi CLI (make engine)")
     project = tmp_path / "proj"
     project.mkdir()
     (project / "Pulumi.yaml").write_text(
@@ -293,6 +278,7 @@ def test_a_preview_with_the_real_cli(tmp_path: Path, shim: Path) -> None:
         + str(Path(PYTHON).parents[1])
         + "\n"
     )
+    (project / "Pulumi.dev.yaml").write_text("config:\n  azure-native:location: westeurope\n")
     (project / "__main__.py").write_text(
         "import pulumi\nimport pulumi_azure_native as azure\n"
         "cfg = azure.authorization.get_client_config()\n"
@@ -302,25 +288,19 @@ def test_a_preview_with_the_real_cli(tmp_path: Path, shim: Path) -> None:
         " virtual_network_name=vnet.name, address_prefix='10.0.1.0/27')\n"
         "pulumi.export('subnet', subnet.name)\n"
     )
-    subprocess.run(
-        [str(CLI), "stack", "init", "dev"], cwd=project, env=env, check=True, capture_output=True, timeout=300
-    )
-    subprocess.run(
-        [str(CLI), "config", "set", "azure-native:location", "westeurope"],
-        cwd=project,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    done = subprocess.run(
-        [str(CLI), "preview", "--json", "--non-interactive"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    box = Sandbox.create()
+    try:
+        ready = prepare(load_project(project), "dev", box, cli)
+        done = subprocess.run(
+            [str(ready.cli.path), "preview", "--json", "--non-interactive", "--stack", "dev"],
+            cwd=box.project,
+            env=dict(ready.env),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        box.remove()
     assert done.returncode == 0, done.stderr + done.stdout
     import json
 
