@@ -19,6 +19,7 @@ import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc
 
+from kmsguard.engine.pulumi_cli.install import engine_cache
 from kmsguard.engine.pulumi_cli.langhost.server import merge_environ
 from kmsguard.engine.pulumi_cli.langhost.toolchain import (
     HostError,
@@ -27,9 +28,15 @@ from kmsguard.engine.pulumi_cli.langhost.toolchain import (
     parse_options,
     resolve_toolchain,
 )
-from kmsguard.engine.pulumi_cli.langhost_install import EXEC_NAME, HOST_NAME, write_language_host
+from kmsguard.engine.pulumi_cli.langhost_install import (
+    EXEC_NAME,
+    HOST_NAME,
+    pinned_version,
+    write_language_host,
+)
 
-PULUMI = Path("/root/.cache/kmsguard-engine/v3.274.0/bin/pulumi")
+# Where `make engine` puts the CLI (tools/pulumi-engine/build.sh), wherever the cache is.
+PULUMI = engine_cache() / pinned_version() / "bin" / "pulumi"
 VENV = Path(sys.prefix)  # the interpreter running the tests has pulumi and pulumi_policy
 FAKE_ENGINE = "127.0.0.1:1"
 
