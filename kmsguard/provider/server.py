@@ -33,9 +33,15 @@ import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
-from . import azure_native
+from . import azure_classic, azure_native
 
-__all__ = ["OFFLINE_REFUSAL", "OfflineAzureNativeProvider", "plugin_version"]
+__all__ = [
+    "OFFLINE_REFUSAL",
+    "OfflineAzureClassicProvider",
+    "OfflineAzureNativeProvider",
+    "plugin_version",
+    "provider_for",
+]
 
 PACKAGE: Final = "azure-native"
 OFFLINE_REFUSAL: Final = "offline provider: no Azure account; kmsguard only previews"
@@ -79,6 +85,8 @@ def _type_of(urn: str, type_: str) -> str:
 class OfflineAzureNativeProvider(provider_pb2_grpc.ResourceProviderServicer):
     """azure-native's ``ResourceProvider`` for previews, without Azure."""
 
+    package: str = PACKAGE
+
     def __init__(self, engine_address: str = "") -> None:
         self.engine_address = engine_address
         self.config: dict[str, str] = {}
@@ -97,7 +105,10 @@ class OfflineAzureNativeProvider(provider_pb2_grpc.ResourceProviderServicer):
         )
 
     def GetPluginInfo(self, request: Any, context: Any) -> plugin_pb2.PluginInfo:
-        return plugin_pb2.PluginInfo(version=plugin_version())
+        return plugin_pb2.PluginInfo(version=self._plugin_version())
+
+    def _plugin_version(self) -> str:
+        return plugin_version()
 
     def Attach(self, request: Any, context: Any) -> empty_pb2.Empty:
         self.engine_address = str(request.address)
@@ -112,7 +123,7 @@ class OfflineAzureNativeProvider(provider_pb2_grpc.ResourceProviderServicer):
         if request.version:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"unsupported schema version {request.version}")
         return provider_pb2.GetSchemaResponse(
-            schema=json.dumps({"name": PACKAGE, "version": plugin_version()})
+            schema=json.dumps({"name": self.package, "version": self._plugin_version()})
         )
 
     def GetMapping(self, request: Any, context: Any) -> provider_pb2.GetMappingResponse:
@@ -134,9 +145,9 @@ class OfflineAzureNativeProvider(provider_pb2_grpc.ResourceProviderServicer):
     def Configure(self, request: Any, context: Any) -> provider_pb2.ConfigureResponse:
         config: dict[str, str] = {}
         # provider.go Configure: variables are keyed ``azure-native:config:<key>`` (older engines) or
-        # ``azure-native:<key>``; the prefix is dropped.
+        # ``azure-native:<key>``; the prefix is dropped (``azure:`` for the classic provider).
         for key, value in request.variables.items():
-            for prefix in (f"{PACKAGE}:config:", f"{PACKAGE}:"):
+            for prefix in (f"{self.package}:config:", f"{self.package}:"):
                 if key.startswith(prefix):
                     key = key[len(prefix) :]
                     break
@@ -248,3 +259,49 @@ class OfflineAzureNativeProvider(provider_pb2_grpc.ResourceProviderServicer):
     def Call(self, request: Any, context: Any) -> provider_pb2.CallResponse:
         # azure-native has no resource methods; answer like an invoke (nothing known) rather than fail.
         return provider_pb2.CallResponse(**{"return": struct_pb2.Struct()})
+
+
+class OfflineAzureClassicProvider(OfflineAzureNativeProvider):
+    """The classic ``azure`` provider (pulumi-azure) for previews, without Azure: see
+    :mod:`azure_classic` (inputs pass through, id unknown, invokes know nothing)."""
+
+    package: str = azure_classic.PACKAGE
+
+    def _plugin_version(self) -> str:
+        return azure_classic.plugin_version()
+
+    def Check(self, request: Any, context: Any) -> provider_pb2.CheckResponse:
+        checked = azure_classic.check_inputs(struct_to_dict(request.news))
+        return provider_pb2.CheckResponse(inputs=dict_to_struct(checked))
+
+    def Create(self, request: Any, context: Any) -> provider_pb2.CreateResponse:
+        if not request.preview:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, OFFLINE_REFUSAL)
+        outputs = azure_classic.preview_outputs(struct_to_dict(request.properties))
+        return provider_pb2.CreateResponse(id="", properties=dict_to_struct(outputs))
+
+    def Update(self, request: Any, context: Any) -> provider_pb2.UpdateResponse:
+        if request.preview:
+            outputs = azure_classic.preview_outputs(struct_to_dict(request.news))
+            return provider_pb2.UpdateResponse(properties=dict_to_struct(outputs))
+        context.abort(grpc.StatusCode.FAILED_PRECONDITION, OFFLINE_REFUSAL)
+        raise AssertionError("unreachable")
+
+    def Invoke(self, request: Any, context: Any) -> provider_pb2.InvokeResponse:
+        result = azure_classic.invoke_outputs(str(request.tok), struct_to_dict(request.args))
+        return provider_pb2.InvokeResponse(**{"return": dict_to_struct(result)})
+
+
+_PROVIDERS: Final[dict[str, type[OfflineAzureNativeProvider]]] = {
+    PACKAGE: OfflineAzureNativeProvider,
+    azure_classic.PACKAGE: OfflineAzureClassicProvider,
+}
+
+
+def provider_for(package: str, engine_address: str = "") -> OfflineAzureNativeProvider:
+    """The offline provider serving ``package`` (``azure-native`` or the classic ``azure``)."""
+    try:
+        cls = _PROVIDERS[package]
+    except KeyError:
+        raise ValueError(f"no offline provider for package {package!r}") from None
+    return cls(engine_address=engine_address)

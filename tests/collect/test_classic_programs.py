@@ -5,7 +5,8 @@ express; the tests pin, per program and stack, the exit code, every subnet's ver
 its printed Pulumi code (pulumi-azure code where the decisive resource is classic, azure-native code
 where it is azure-native), every violation with its full message, and every route the autofix added.
 The stand-in runs the programs with ``PULUMI_PYTHON_CMD`` (tests/conftest.py), whose interpreter has
-``pulumi_azure`` (a test extra). The real engine has no offline classic provider: that error is pinned too.
+``pulumi_azure`` (a test extra). The real engine runs them on kmsguard's offline classic provider
+(``pulumi-resource-azure``) with the same report; tests/realengine/test_programs.py compares all of them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from cli.support import REPO, assert_no_traceback, first_error_line, kmsguard
+from cli.support import REPO, assert_no_traceback, kmsguard
 
 from kmsguard.engine.pulumi_cli.install import find_pulumi
 
@@ -539,17 +540,20 @@ def test_printed_classic_code_runs_under_the_pulumi_azure_sdk() -> None:
     assert json.loads(done.stdout) == []
 
 
-def test_real_engine_names_the_missing_offline_classic_provider() -> None:
-    """The sandbox downloads nothing and kmsguard ships an offline azure-native provider only."""
-    if find_pulumi() is None:
+def test_real_engine_runs_classic_programs_on_the_offline_classic_provider() -> None:
+    """The sandbox downloads nothing: kmsguard installs its offline ``pulumi-resource-azure``, and the
+    real engine's report is the stand-in's (apart from the engine field)."""
+    cli = find_pulumi()
+    if cli is None:
         pytest.skip("no Pulumi CLI (make engine)")
     program = PROGRAMS / "classic_nat"
     proc = kmsguard("preview", str(program), "--stack", "dev", "--engine", "pulumi", "--format", "json")
-    assert proc.returncode == 2
-    assert proc.stdout == ""
-    assert first_error_line(proc) == (
-        f"kmsguard: error: `pulumi preview` of {program} (stack dev) needs the classic azure provider "
-        "(pulumi-azure): kmsguard has no offline pulumi-resource-azure for the real engine (it ships an "
-        "offline azure-native provider only, and the sandbox downloads nothing). Run it on the stand-in "
-        f"engine instead: kmsguard preview {program} --stack dev --engine mocks"
-    )
+    assert_no_traceback(proc)
+    expected = CASES[("nat", "dev")]
+    assert proc.returncode == expected.exit_code, proc.stderr
+    real = json.loads(proc.stdout)
+    assert real.pop("engine") == {"name": "pulumi", "version": cli.version}
+    assert {s["name"]: s["verdict"] for s in real["subnets"]} == expected.verdicts
+    _, mocks = _preview("nat", "dev")
+    mocks.pop("engine")
+    assert real == mocks

@@ -19,6 +19,16 @@ KMSGUARD = str(Path(sys.executable).parent / "kmsguard")
 
 # program directory → stack → (exit code, a line the error output must hold when the program fails)
 CASES: dict[str, tuple[str, int, str]] = {
+    # The classic provider (pulumi-azure) on kmsguard's offline pulumi-resource-azure; the exit codes are
+    # the stand-in's (tests/collect/test_classic_programs.py).
+    "classic_auto_routes": ("dev", 0, ""),
+    "classic_firewall": ("dev", 1, ""),
+    "classic_firewall-allowed": ("allowed", 0, ""),
+    "classic_forced_tunnel": ("dev", 1, ""),
+    "classic_mixed": ("dev", 1, ""),
+    "classic_nat": ("dev", 1, ""),
+    "classic_nsg": ("dev", 1, ""),
+    "classic_private_dns": ("dev", 1, ""),
     "component": ("prod", 0, ""),
     "config": ("test", 0, ""),
     "config-empty": ("empty", 2, "Missing required configuration variable 'configured:prefix'"),

@@ -49,21 +49,21 @@ class PulumiProgramError(KmsguardError):
 
 
 # The engine's message when a program registers a resource of a provider whose plugin is not
-# installed (downloads are off in the sandbox): kmsguard ships an offline azure-native provider only.
+# installed (downloads are off in the sandbox): kmsguard ships offline azure-native and classic azure
+# (pulumi-azure) providers only, installed by prepare() when the program's interpreter has their SDK.
 _MISSING_PLUGIN = re.compile(r"no resource plugin 'pulumi-resource-([A-Za-z0-9_-]+)' found")
 
 
 def _no_offline_provider(output: str, project_dir: Path, stack: str) -> None:
     """Raise a clear error when the preview failed for want of a provider kmsguard cannot serve offline."""
     found = _MISSING_PLUGIN.search(output)
-    if found is None or found.group(1) == "azure-native":
+    if found is None or found.group(1) in ("azure-native", "azure"):
         return
     plugin = found.group(1)
-    what = "the classic azure provider (pulumi-azure)" if plugin == "azure" else f"the {plugin} provider"
     raise KmsguardError(
-        f"`pulumi preview` of {project_dir} (stack {stack}) needs {what}: kmsguard has no offline "
-        f"pulumi-resource-{plugin} for the real engine (it ships an offline azure-native provider only, "
-        f"and the sandbox downloads nothing). Run it on the stand-in engine instead: "
+        f"`pulumi preview` of {project_dir} (stack {stack}) needs the {plugin} provider: kmsguard has no "
+        f"offline pulumi-resource-{plugin} for the real engine (it ships offline azure-native and classic "
+        f"azure providers only, and the sandbox downloads nothing). Run it on the stand-in engine instead: "
         f"kmsguard preview {project_dir} --stack {stack} --engine mocks"
     )
 
@@ -196,7 +196,13 @@ def prepare(project: Project, stack: str, box: Sandbox, cli: PulumiCli) -> Prepa
     secrets re-encrypted for the sandbox, the language host and the offline provider installed, the stack
     created in the file backend."""
     from .langhost_install import write_language_host
-    from .provider_install import provider_version, write_provider
+    from .provider_install import (
+        CLASSIC_PACKAGE,
+        NATIVE_PACKAGE,
+        classic_provider_version,
+        provider_version,
+        write_provider,
+    )
 
     copy_project(project.project_dir, box.project, virtualenv=project.virtualenv)
     stack_name = stack.rsplit("/", 1)[-1]
@@ -217,13 +223,19 @@ def prepare(project: Project, stack: str, box: Sandbox, cli: PulumiCli) -> Prepa
         _link_or_copy(own_host, box.bin / own_host.name)
     else:
         write_language_host(box.bin, python=sys.executable, exec_script=exec_script, version=cli.version)
-    version = provider_version(program_python)
-    if version is not None:
-        provider = write_provider(box.bin, python=program_python)
-        install = ["plugin", "install", "resource", "azure-native", version, "--file", str(provider)]
+    # The offline providers, each at the version the program's SDK asks for: azure-native and the
+    # classic azure (pulumi-azure), for whichever SDK the program's interpreter has.
+    for package, version in (
+        (NATIVE_PACKAGE, provider_version(program_python)),
+        (CLASSIC_PACKAGE, classic_provider_version(program_python)),
+    ):
+        if version is None:
+            continue
+        provider = write_provider(box.bin, python=program_python, package=package)
+        install = ["plugin", "install", "resource", package, version, "--file", str(provider)]
         _check(
             _run(cli, install, cwd=box.root, env=env, timeout=120, sandbox=box.root),
-            "plugin install resource azure-native",
+            f"plugin install resource {package}",
         )
     init = ["stack", "init", stack, "--non-interactive"]
     _check(_run(cli, init, cwd=box.project, env=env, timeout=120, sandbox=box.root), f"stack init {stack}")

@@ -1,14 +1,17 @@
-"""The offline azure-native provider as a Pulumi plugin executable.
+"""The offline providers (azure-native and the classic ``azure``) as Pulumi plugin executables.
 
-:func:`write_provider` writes ``pulumi-resource-azure-native``: a ``/bin/sh`` shim that runs the provider
+:func:`write_provider` writes ``pulumi-resource-azure-native`` (or, with ``package="azure"``,
+``pulumi-resource-azure``, the classic provider pulumi-azure): a ``/bin/sh`` shim that runs the provider
 package (``kmsguard/provider/``) with the program's own interpreter, loaded from its files as the
 standalone package ``_kmsguard_provider`` (the stand-in's runner loads it the same way), so that
-interpreter needs ``pulumi`` and ``pulumi_azure_native`` but not kmsguard. The engine starts plugins with
+interpreter needs ``pulumi`` and the package's SDK (``pulumi_azure_native`` / ``pulumi_azure``) but not
+kmsguard. The engine starts plugins with
 the CLI's environment, so the interpreter is named by its absolute path.
 
 The engine integration installs it with ``pulumi plugin install resource azure-native <version> --file
 <shim>`` into a throwaway ``PULUMI_HOME``; ``<version>`` is :func:`provider_version`, the version the
-program's SDK asks for (``default_<version>`` providers).
+program's SDK asks for (``default_<version>`` providers). The classic provider likewise, as ``resource
+azure <version>`` with :func:`classic_provider_version`.
 """
 
 from __future__ import annotations
@@ -22,10 +25,22 @@ from typing import Final
 
 from kmsguard.errors import KmsguardError
 
-__all__ = ["PROVIDER_DIR", "SHIM_NAME", "provider_version", "write_provider"]
+__all__ = [
+    "CLASSIC_PACKAGE",
+    "NATIVE_PACKAGE",
+    "PROVIDER_DIR",
+    "SHIM_NAME",
+    "classic_provider_version",
+    "provider_version",
+    "write_provider",
+]
 
 PROVIDER_DIR: Final = Path(__file__).resolve().parents[2] / "provider"
-SHIM_NAME: Final = "pulumi-resource-azure-native"
+NATIVE_PACKAGE: Final = "azure-native"
+CLASSIC_PACKAGE: Final = "azure"
+SHIM_NAME: Final = f"pulumi-resource-{NATIVE_PACKAGE}"
+# The Pulumi package each offline provider serves → the Python SDK the program uses it through.
+_SDKS: Final = {NATIVE_PACKAGE: "pulumi_azure_native", CLASSIC_PACKAGE: "pulumi_azure"}
 _PACKAGE: Final = "_kmsguard_provider"
 
 _BOOTSTRAP: Final = f"""
@@ -51,15 +66,19 @@ def _absolute_interpreter(python: str) -> str:
     return str(path)
 
 
-def write_provider(bin_dir: Path, *, python: str) -> Path:
-    """Write the executable ``pulumi-resource-azure-native`` shim into ``bin_dir`` and return its path."""
+def write_provider(bin_dir: Path, *, python: str, package: str = NATIVE_PACKAGE) -> Path:
+    """Write the executable ``pulumi-resource-<package>`` shim into ``bin_dir`` and return its path;
+    ``package`` is ``azure-native`` (default) or the classic ``azure``."""
+    if package not in _SDKS:
+        raise KmsguardError(f"kmsguard has no offline provider for package {package!r}")
     interpreter = _absolute_interpreter(python)
     bin_dir.mkdir(parents=True, exist_ok=True)
-    shim = bin_dir / SHIM_NAME
+    shim = bin_dir / f"pulumi-resource-{package}"
     script = (
         "#!/bin/sh\n"
-        "# kmsguard's offline azure-native provider (previews only; no Azure account).\n"
-        f'exec {shlex.quote(interpreter)} -c {shlex.quote(_BOOTSTRAP)} "$@"\n'
+        f"# kmsguard's offline {package} provider (previews only; no Azure account).\n"
+        f"exec {shlex.quote(interpreter)} -c {shlex.quote(_BOOTSTRAP)} "
+        f'{shlex.quote("--kmsguard-package=" + package)} "$@"\n'
     )
     shim.write_text(script, encoding="utf-8")
     shim.chmod(shim.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
@@ -70,18 +89,26 @@ def provider_version(python: str) -> str | None:
     """The ``pulumi_azure_native`` version installed for the program's interpreter ``python``; ``None``
     when it has none (a program without azure-native resources needs no provider; one that imports the
     SDK fails on its own import, with the program's own error)."""
-    code = "import importlib.metadata as m; print(m.version('pulumi_azure_native'))"
+    return _sdk_version(python, _SDKS[NATIVE_PACKAGE])
+
+
+def classic_provider_version(python: str) -> str | None:
+    """The ``pulumi_azure`` (classic provider) version installed for ``python``; ``None`` when it has none."""
+    return _sdk_version(python, _SDKS[CLASSIC_PACKAGE])
+
+
+def _sdk_version(python: str, sdk: str) -> str | None:
+    code = f"import importlib.metadata as m; print(m.version({sdk!r}))"
     try:
         done = subprocess.run(
             [python, "-c", code], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise KmsguardError(f"cannot ask {python} for its pulumi_azure_native version: {exc}") from None
+        raise KmsguardError(f"cannot ask {python} for its {sdk} version: {exc}") from None
     if done.returncode != 0 and "PackageNotFoundError" in done.stderr:
         return None
     if done.returncode != 0:
         raise KmsguardError(
-            f"pulumi_azure_native is not installed for {python}: "
-            + (done.stderr.strip().splitlines() or [""])[-1]
+            f"{sdk} is not installed for {python}: " + (done.stderr.strip().splitlines() or [""])[-1]
         )
     return done.stdout.strip()
