@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TypeVar
 from kmsguard.collect.azure_classic import translate, types
 from kmsguard.collect.azure_native.arm import TYPES, ArmType
 from kmsguard.collect.azure_native.collector import _Assembler, _guard
-from kmsguard.collect.azure_native.stack import Res, Stack, _identify, _projected, _strs, make_res
+from kmsguard.collect.azure_native.stack import Res, Stack, _strs, make_res, res_of
 from kmsguard.collect.azure_native.values import Node, Reader, decode, type_name
 from kmsguard.model import Network, Problem, Route, Unknown
 from kmsguard.model.network import MaybeRef, Strs
@@ -82,21 +82,7 @@ def _res(raw: PulumiResource, kind: str, arm: ArmType, props: dict[str, Node], p
          pdeps: Mapping[str, tuple[str, ...]]) -> Res:  # fmt: skip
     urn = raw.urn if isinstance(raw.urn, str) else ""
     name = raw.name if isinstance(raw.name, str) and raw.name else urn.rsplit("::", 1)[-1] or kind
-    reader = Reader(name, urn, kind, False, pdeps, problems)
-    reader.projected = _projected(props)
-    res = Res(
-        urn,
-        kind,
-        name,
-        props,
-        raw.parent if isinstance(raw.parent, str) else "",
-        _strs(raw.dependencies),
-        pdeps,
-        reader,
-        arm,
-    )
-    _identify(res)
-    return res
+    return res_of(raw, Reader(name, urn, kind, False, pdeps, problems), props, arm)
 
 
 def _decoded(raw: PulumiResource, problems: list[Problem], kind: str) -> tuple[dict[str, Node], dict[str, tuple[str, ...]]]:  # fmt: skip

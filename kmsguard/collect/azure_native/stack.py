@@ -119,17 +119,23 @@ def make_res(raw: PulumiResource, problems: list[Problem]) -> Res | None:
     if not isinstance(props, dict):
         reader.problem("(properties)", f"expected an object, got {type_name(props)}")
         props = {}
+    return res_of(raw, reader, props, TYPES[kind])
+
+
+def res_of(raw: PulumiResource, reader: Reader, props: dict[str, Node], arm: ArmType) -> Res:
+    """The ``Res`` of ``raw`` read through ``reader`` (its name, URN, kind and property dependencies),
+    identified by its ARM id: shared by the azure-native and the classic collector."""
     reader.projected = _projected(props)
     res = Res(
-        urn,
-        kind,
-        name,
+        reader.urn,
+        reader.kind,
+        reader.name,
         props,
         raw.parent if isinstance(raw.parent, str) else "",
         _strs(raw.dependencies),
-        pdeps,
+        reader.property_dependencies,
         reader,
-        TYPES[kind],
+        arm,
     )
     _identify(res)
     return res
