@@ -41,22 +41,9 @@ def shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def provider(shim: Path) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    process = subprocess.Popen(
-        [str(shim), "127.0.0.1:1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd="/"
-    )
-    assert process.stdout is not None
-    port = int(process.stdout.readline().decode().strip())
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    stub = provider_pb2_grpc.ResourceProviderStub(channel)
-    stub.Configure(
-        provider_pb2.ConfigureRequest(variables={"azure-native:config:location": "westeurope"}), timeout=60
-    )
-    yield stub
-    channel.close()
-    process.terminate()
-    assert process.wait(timeout=10) == 0  # SIGTERM is a clean stop
+def provider(shim: Path, serve: Any) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
+    with serve(shim, {"azure-native:config:location": "westeurope"}) as stub:
+        yield stub
 
 
 def _check(stub: Any, type_: str, name: str, news: dict[str, Any], **extra: Any) -> Any:
