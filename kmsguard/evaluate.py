@@ -425,7 +425,10 @@ def remediation_notes(drive: DriveResult, policy_config: Mapping[str, Any]) -> t
     deployed network that is fine. Whether that network reaches KMS is ``kms-reachability``'s verdict.
     """
     levels = effective_levels(drive.policies, policy_config)
-    return tuple(v for v in drive.violations if levels.get(v.policy) == "remediate")
+    # Only a resource policy remediates: a stack policy set to "remediate" still judges the deployed
+    # network, so its findings stay violations (never turned into notes that cannot fail).
+    resource = {p.name for p in drive.policies if p.policy_type == "resource"}
+    return tuple(v for v in drive.violations if v.policy in resource and levels.get(v.policy) == "remediate")
 
 
 def drive_started(

@@ -121,6 +121,19 @@ def test_autofix_configured_mandatory_is_a_violation_again(
     assert [v["policy"] for v in doc["violations"] if v["level"] == "mandatory"] == ["kms-route-autofix"]
 
 
+@pytest.mark.parametrize("config", [{"kms-reachability": "remediate"}, {"all": "remediate"}])
+def test_a_stack_policy_set_to_remediate_still_blocks_the_audit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], config: dict[str, str]
+) -> None:
+    # Only a resource policy remediates; a stack policy's findings never become notes that cannot fail.
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(config))
+    assert main(["check", str(BLOCKED), "--policy-config", str(cfg), "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert "kms-reachability" not in [n["policy"] for n in doc["notes"]]
+    assert "kms-reachability" in [v["policy"] for v in doc["violations"] if v["level"] == "mandatory"]
+
+
 def test_preview_wording_is_unchanged_for_previews(blocked: Evaluation) -> None:
     from dataclasses import replace
 
