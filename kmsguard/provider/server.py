@@ -26,14 +26,14 @@ import importlib.metadata
 import json
 import logging
 import threading
-from collections.abc import Mapping
 from typing import Any, Final
 
 import grpc
-from google.protobuf import empty_pb2, json_format, struct_pb2
+from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
 from . import azure_classic, azure_native
+from .wire import dict_to_struct, struct_to_dict
 
 __all__ = [
     "OFFLINE_REFUSAL",
@@ -55,18 +55,6 @@ def plugin_version() -> str:
         return importlib.metadata.version("pulumi_azure_native")
     except importlib.metadata.PackageNotFoundError:
         return "0.0.0"
-
-
-def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
-    """A ``Struct`` as JSON-shaped Python values (numbers stay floats, as on the wire)."""
-    result: dict[str, Any] = json_format.MessageToDict(struct)
-    return result
-
-
-def dict_to_struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
-    struct = struct_pb2.Struct()
-    struct.update(dict(props))
-    return struct
 
 
 def _logical_name(urn: str, name: str) -> str:

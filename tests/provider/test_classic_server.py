@@ -16,7 +16,7 @@ from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 from kmsguard.engine.pulumi_cli.provider_install import classic_provider_version, write_provider
 from kmsguard.errors import KmsguardError
 from kmsguard.provider import azure_native
-from kmsguard.provider.server import struct_to_dict
+from kmsguard.provider.wire import struct_to_dict
 
 PYTHON = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "python")
 U = azure_native.UNKNOWN

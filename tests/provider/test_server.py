@@ -30,7 +30,7 @@ def _struct(props: dict[str, Any]) -> struct_pb2.Struct:
 
 
 def _dict(struct: struct_pb2.Struct) -> dict[str, Any]:
-    from kmsguard.provider.server import struct_to_dict
+    from kmsguard.provider.wire import struct_to_dict
 
     return struct_to_dict(struct)
 
@@ -297,3 +297,14 @@ def test_a_preview_with_the_real_cli(tmp_path: Path) -> None:
     hub = steps["hub"]["newState"]["inputs"]
     assert hub["location"] == "westeurope" and hub["virtualNetworkName"].startswith("hub")
     assert hub["__createBeforeDelete"] is True
+
+
+def test_struct_conversion_keeps_nan_and_infinity() -> None:
+    # A program may pass them and the engine accepts them; protobuf's json_format refuses them.
+    import math
+
+    from kmsguard.provider.wire import dict_to_struct, struct_to_dict
+
+    back = struct_to_dict(dict_to_struct({"a": math.inf, "b": [-math.inf, {"c": math.nan}], "d": None}))
+    assert back["a"] == math.inf and back["b"][0] == -math.inf and math.isnan(back["b"][1]["c"])
+    assert back["d"] is None

@@ -273,11 +273,12 @@ def _failure(
 async def _record_exports(monitor: Any) -> None:
     """The root stack's outputs are the program's exports (AnalyzeStack sees them). Under mocks the stack
     is finished before the program runs, so its exports are never registered: serialize them here."""
+    from _kmsguard_provider.wire import struct_to_dict as struct_to_json
     from pulumi.runtime.rpc import serialize_properties
     from pulumi.runtime.settings import get_root_resource
     from pulumi.runtime.stack import massage
 
-    from .monitor import analyzer_view, struct_to_json
+    from .monitor import analyzer_view
 
     root = get_root_resource()
     exports = dict(getattr(root, "outputs", None) or {})

@@ -33,7 +33,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from _kmsguard_provider import azure_native as shapes  # loaded by the runner's bootstrap
-from google.protobuf import json_format, struct_pb2
+from _kmsguard_provider.wire import dict_to_struct as json_to_struct
+from _kmsguard_provider.wire import struct_to_dict as struct_to_json
+from google.protobuf import struct_pb2
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.proto import resource_pb2
 
@@ -80,12 +82,6 @@ class NullMocks(Mocks):
         return None, {}
 
 
-def struct_to_json(struct: struct_pb2.Struct) -> dict[str, Any]:
-    """A ``Struct`` as JSON-shaped Python values (numbers stay floats, as on the wire)."""
-    result: dict[str, Any] = json_format.MessageToDict(struct)
-    return result
-
-
 def analyzer_view(value: Any) -> Any:
     """§1.8: analyzers get a resource reference as its id when known, else its URN."""
     if isinstance(value, dict):
@@ -96,12 +92,6 @@ def analyzer_view(value: Any) -> Any:
     if isinstance(value, list):
         return [analyzer_view(v) for v in value]
     return value
-
-
-def json_to_struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
-    struct = struct_pb2.Struct()
-    struct.update(dict(props))
-    return struct
 
 
 def random_seed(urn: str) -> bytes:
