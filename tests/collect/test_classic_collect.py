@@ -461,3 +461,19 @@ def test_association_to_an_undeterminable_subnet_makes_every_subnet_route_table_
         "vnet-two-app": "unknown",
         "rt (not attached in this stack)": "reachable",
     }
+
+
+def test_association_to_an_undeterminable_subnet_also_overrides_a_known_route_table() -> None:
+    """A subnet that already has route table A may get B from an association whose subnet cannot be
+    told: its route table is unknown, never kept as A (B could send KMS elsewhere)."""
+    s = ClassicStack(deployed=False)
+    _, sub = spoke(s)
+    fine = s.add(RT, "rt-fine", {"name": "rt-fine", "routes": []})
+    s.add(RTA, "rta-known", {"subnetId": sub, "routeTableId": fine})
+    tunnel = s.add(RT, "rt-tunnel", {"name": "rt-tunnel", "routes": [
+        {"name": "default", "addressPrefix": "0.0.0.0/0", "nextHopType": "VirtualNetworkGateway"}]})  # fmt: skip
+    s.add(RTA, "rta-unknown", {"subnetId": "not-an-id", "routeTableId": tunnel})
+    network: Network = collect(s.resources)
+    (subnet,) = network.subnets.values()
+    assert isinstance(subnet.route_table, Unknown)
+    assert verdicts(s.resources)["vnet-spoke-app"] != "reachable"

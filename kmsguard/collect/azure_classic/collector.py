@@ -182,10 +182,11 @@ class _Links:
                 value = Unknown(f"{what} set twice (inline and by {link.kind} {link.name})")
             targets[target] = replace(current, **{field: value})  # type: ignore[type-var]
             return
-        # The target cannot be determined: every target that may be it gets the attachment unknown.
+        # The target cannot be determined: every target that may be it gets the attachment unknown,
+        # also one that already has another value (the association may replace it).
         why = Unknown(f"{link.kind} {link.name} attaches a {what} to a target not known here ({target.why})")
         for key, current in list(targets.items()):
-            if getattr(current, field) is None:
+            if getattr(current, field) != value:
                 targets[key] = replace(current, **{field: why})  # type: ignore[type-var]
 
     def _subnet(self, link: Res, field: str, value: MaybeRef) -> None:
