@@ -160,15 +160,16 @@ def remember_reachability_config() -> bool:
     @functools.wraps(method)
     def wrapped(self: Any, request: Any, context: Any) -> Any:
         try:
-            from google.protobuf import json_format
+            from kmsguard.provider.wire import struct_to_dict
 
-            props = (
-                json_format.MessageToDict(request.policyConfig[REACHABILITY].properties)
+            props: Any = (
+                struct_to_dict(request.policyConfig[REACHABILITY].properties)
                 if REACHABILITY in request.policyConfig
                 else {}
             )
-        except Exception:  # never fail Configure; the autofix then reads the defaults
-            props = {}
+        except Exception:  # never fail Configure; an unreadable config is a landing zone for the autofix
+            props = None
+        _config_unreadable[0] = props is None
         call_scope.record_reachability_config(props if isinstance(props, dict) else {})
         # Configure starts each engine operation (§1.3): routes of an earlier one are not this one's.
         _standalone_routes.clear()
@@ -179,9 +180,14 @@ def remember_reachability_config() -> bool:
     return True
 
 
+# Whether the last Configure's kms-reachability config could not be read: the autofix then adds no
+# Internet route (fails closed), since it cannot tell whether next hop Internet is denied.
+_config_unreadable = [False]
+
+
 def internet_next_hop_denied() -> bool:
     """kms-reachability's ``internetNextHopDenied`` as configured (a landing-zone policy)."""
-    return call_scope.reachability_config().get("internetNextHopDenied") is True
+    return _config_unreadable[0] or call_scope.reachability_config().get("internetNextHopDenied") is True
 
 
 # --- one analysis per AnalyzeStack call, shared by the stack policies ----------------------------
