@@ -17,7 +17,8 @@ class _Unreadable:
 
 
 class _Readable:
-    policyConfig: dict[str, Any] = {}  # the protobuf field's name
+    def __init__(self) -> None:
+        self.policyConfig: dict[str, Any] = {}  # the protobuf field's name
 
 
 def configure(request: object) -> None:
