@@ -18,12 +18,13 @@ from typing import Any, BinaryIO
 from kmsguard.policies.servicer import servicer_class
 
 # One tag byte per record kind, then a 4-byte big-endian length, then the serialized message.
-TAGS = {"GetAnalyzerInfo": b"I", "Remediate": b"R", "Analyze": b"A", "AnalyzeStack": b"S"}
-_HEADER = struct.Struct(">cI")
+# Remediate is not recorded: the engine's events say what it applied, and Analyze sees the result.
+TAGS = {"GetAnalyzerInfo": b"I", "Analyze": b"A", "AnalyzeStack": b"S"}
+HEADER = struct.Struct(">cI")
 
 
 def record_requests(path: str) -> bool:
-    """Record every Remediate/Analyze/AnalyzeStack request and the GetAnalyzerInfo response to ``path``.
+    """Record every Analyze/AnalyzeStack request and the GetAnalyzerInfo response to ``path``.
     ``False`` if the SDK has no servicer class to wrap (the run then has no details, and says so)."""
     servicer = servicer_class()
     if servicer is None:
@@ -34,7 +35,7 @@ def record_requests(path: str) -> bool:
     def write(tag: bytes, message: Any) -> None:
         data = message.SerializeToString()
         with lock:
-            sink.write(_HEADER.pack(tag, len(data)) + data)
+            sink.write(HEADER.pack(tag, len(data)) + data)
             sink.flush()
 
     for rpc, tag in TAGS.items():

@@ -337,8 +337,11 @@ def _execute(
             complete, newline, pending = pending.rpartition("\n")
             if newline:
                 _echo(complete + newline, lock)
-        if echo is not None and (pending or decoder.decode(b"", final=True)):
-            _echo(pending + decoder.decode(b"", final=True) + "\n", lock)
+        if echo is not None:
+            # The last line without its newline (a partial character flushed by the final decode).
+            tail = pending + decoder.decode(b"", final=True)
+            if tail:
+                _echo(tail + "\n", lock)
         stream.close()
 
     assert process.stdout is not None and process.stderr is not None

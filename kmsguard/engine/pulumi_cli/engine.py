@@ -341,6 +341,11 @@ def preview_with_cli(
         )
     if record is None:
         raise KmsguardError("the policy pack recorded nothing: it did not run under `pulumi preview`")
+    if record.analyze_stack_calls == 0:
+        # Without AnalyzeStack no stack policy judged anything: never a report of "no subnets".
+        raise KmsguardError(
+            "`pulumi preview` never called the policy pack's AnalyzeStack: nothing was judged"
+        )
     drive = DriveResult(
         pack_name=record.pack_name,
         policies=record.policies,

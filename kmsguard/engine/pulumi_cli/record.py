@@ -9,20 +9,18 @@ engine ran.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from pulumi.runtime.proto import analyzer_pb2
 
 from kmsguard.engine.driver import PackResource, PolicyInfo, _policy_info
 from kmsguard.engine.wire import decode_struct
 from kmsguard.errors import KmsguardError
+from kmsguard.pack.record import HEADER
 
 __all__ = ["PackRecord", "read_record"]
-
-_HEADER: Final = struct.Struct(">cI")
 
 
 @dataclass(frozen=True)
@@ -37,10 +35,10 @@ def _messages(data: bytes, path: Path) -> list[tuple[bytes, bytes]]:
     out: list[tuple[bytes, bytes]] = []
     at = 0
     while at < len(data):
-        if at + _HEADER.size > len(data):
+        if at + HEADER.size > len(data):
             raise KmsguardError(f"{path}: the pack's record ends inside a header")
-        tag, size = _HEADER.unpack_from(data, at)
-        at += _HEADER.size
+        tag, size = HEADER.unpack_from(data, at)
+        at += HEADER.size
         if at + size > len(data):
             raise KmsguardError(f"{path}: the pack's record ends inside a message")
         out.append((tag, data[at : at + size]))
