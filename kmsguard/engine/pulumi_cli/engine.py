@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from kmsguard.engine import children
 from kmsguard.engine.driver import DriveResult, Remediation, Violation
-from kmsguard.engine.project import Project, load_project
+from kmsguard.engine.project import Project, load_project, load_stack_config
 from kmsguard.errors import KmsguardError
 
 from .events import EngineEvents, read_events
@@ -273,6 +273,9 @@ def preview_with_cli(
     """
     began = time.perf_counter()
     project = load_project(Path(project_dir))
+    # The stack's config read and validated as the stand-in reads it: a malformed, oversized or invalid
+    # stack file stops here with the same one-line error, before any sandbox exists.
+    load_stack_config(project, stack)
     box = Sandbox.create()
     timings: dict[str, float] = {}
     try:

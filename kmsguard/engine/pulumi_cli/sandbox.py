@@ -25,6 +25,7 @@ from typing import Any, Final
 import yaml  # type: ignore[import-untyped]
 
 from kmsguard.errors import KmsguardError
+from kmsguard.inputs import load_yaml
 
 __all__ = ["PASSPHRASE", "SECRET_PLACEHOLDER", "Sandbox", "copy_project", "secure_paths"]
 
@@ -116,11 +117,13 @@ def copy_project(project_dir: Path, into: Path, *, virtualenv: Path | None) -> P
     for name in (".venv", "venv"):
         if (project_dir / name).is_dir():
             (into / name).symlink_to((project_dir / name).resolve(), target_is_directory=True)
-    if virtualenv is not None:
+    # A virtualenv inside the project is linked above and its relative path still holds: the file is
+    # rewritten (which re-serializes the YAML) only for one outside it.
+    if virtualenv is not None and not virtualenv.resolve().is_relative_to(project_dir.resolve()):
         for name in ("Pulumi.yaml", "Pulumi.yml"):
             path = into / name
             if path.is_file():
-                data = yaml.safe_load(path.read_text(encoding="utf-8"))
+                data = load_yaml(path, "Pulumi project file (Pulumi.yaml)")
                 if isinstance(data, dict) and isinstance(data.get("runtime"), dict):
                     options = data["runtime"].setdefault("options", {})
                     if isinstance(options, dict):
@@ -157,11 +160,10 @@ def secure_paths(stack_file: Path) -> list[tuple[str, bool]]:
     ``pulumi config set --secret [--path]``, which encrypts them with the sandbox's passphrase."""
     if not stack_file.is_file():
         return []
-    data = yaml.safe_load(stack_file.read_text(encoding="utf-8"))
+    data = load_yaml(stack_file, "stack file")
     if not isinstance(data, dict):
         return []
-    for key in _ENCRYPTION_KEYS:
-        data.pop(key, None)
+    encrypted = [key for key in _ENCRYPTION_KEYS if data.pop(key, None) is not None]
     config = data.get("config")
     found: list[tuple[str, bool]] = []
     if isinstance(config, dict):
@@ -169,7 +171,9 @@ def secure_paths(stack_file: Path) -> list[tuple[str, bool]]:
             for path in _paths(value, str(key)):
                 found.append((path, path != str(key)))
             config[key] = _placeholder(value)
-    stack_file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    # Re-serialized only when something had to change: the user's file reaches the CLI as written.
+    if encrypted or found:
+        stack_file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return found
 
 
