@@ -11,8 +11,15 @@ shows as removed plus added.
 
 Verdicts are ranked for the gate: ``reachable`` and ``excluded`` pass, ``unknown`` is doubtful and
 ``blocked`` fails. A subnet is regressed when its rank rises or when any KMS endpoint present on
-both sides rises (a blocked subnet that loses one more endpoint got worse even though its verdict
-did not move); improved when its rank falls or, none rising, an endpoint's falls.
+both sides rises, from the subnet or from one of its Windows VMs' NICs (a blocked subnet that loses
+one more endpoint, or whose NIC gets its own deny, got worse even though its verdict did not move);
+improved when its rank falls or, none rising, an endpoint's falls. A NIC a report leaves out is on
+its subnet's path, so it is compared as the subnet's endpoints.
+
+The gate fails on a regressed subnet, on an added subnet that is not reachable (unknown is never a
+pass: a new subnet nobody can vouch for is as new a risk as a blocked one), and on a mandatory
+violation the base does not have that no failing subnet explains (a Windows VM's activation setup,
+say): whatever newly makes ``pulumi preview`` fail is a regression of the change.
 """
 
 from __future__ import annotations
@@ -58,6 +65,9 @@ class EndpointChange:
     ip: str
     before: str | None  # None: the endpoint is not on that side (the subnet's cloud changed)
     after: str | None
+    # The NIC whose own path moved (a Windows VM's NIC the report lists under its subnet); None for
+    # the subnet's endpoints.
+    nic: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,8 +87,19 @@ class SubnetChange:
 
     @property
     def fails(self) -> bool:
-        """What makes the diff fail: a regression, or a new subnet that is blocked."""
-        return self.change is Change.REGRESSED or (self.change is Change.ADDED and self.after == "blocked")
+        """What makes the diff fail: a regression, or a new subnet that is blocked or unknown."""
+        return self.change is Change.REGRESSED or (
+            self.change is Change.ADDED and self.after is not None and RANK[self.after] > 0
+        )
+
+
+@dataclass(frozen=True)
+class NewViolation:
+    """A mandatory violation of the head that the base does not have and no failing subnet explains."""
+
+    policy: str
+    urn: str | None
+    message: str
 
 
 @dataclass(frozen=True)
@@ -86,10 +107,11 @@ class Diff:
     base: Side
     head: Side
     changes: tuple[SubnetChange, ...]
+    violations: tuple[NewViolation, ...] = ()
 
     @property
     def regressed(self) -> bool:
-        return any(c.fails for c in self.changes)
+        return bool(self.violations) or any(c.fails for c in self.changes)
 
     def count(self, change: Change) -> int:
         return sum(1 for c in self.changes if c.change is change)
@@ -144,7 +166,39 @@ def compare(base: Mapping[str, Any], head: Mapping[str, Any]) -> Diff:
     for b, bs in enumerate(base_subnets):
         if b not in matched_base:
             changes.append(_change(bs, None, b, None, ()))
-    return Diff(_side(base), _side(head), tuple(changes))
+    return Diff(_side(base), _side(head), tuple(changes), _new_violations(base, head, changes))
+
+
+def violation_key(policy: str, urn: str | None, message: str) -> tuple[str, str, str]:
+    """What makes two violations the same finding: the policy, the resource and the subject the
+    message starts with (``Subnet vnet/app (westeurope, public cloud)``: a VNet's inline subnets share
+    its URN). The rest of the message (IPs, blockers, fixes) may change while the finding stays."""
+    first = message.split("\n", 1)[0]
+    return (policy, urn or "", first.split(": ", 1)[0])
+
+
+def _new_violations(
+    base: Mapping[str, Any], head: Mapping[str, Any], changes: Sequence[SubnetChange]
+) -> tuple[NewViolation, ...]:
+    before = {
+        violation_key(v["policy"], v["urn"], v["message"])
+        for v in base["violations"]
+        if v["level"] == "mandatory"
+    }
+    # A failing subnet already says why, and its own violation would only repeat it.
+    explained = {(c.urn, c.subnet) for c in changes if c.fails}
+    out = []
+    for v in head["violations"]:
+        if v["level"] != "mandatory" or violation_key(v["policy"], v["urn"], v["message"]) in before:
+            continue
+        if any(v["urn"] == urn and _names_subnet(v["message"], name) for urn, name in explained):
+            continue
+        out.append(NewViolation(v["policy"], v["urn"], v["message"]))
+    return tuple(out)
+
+
+def _names_subnet(message: str, name: str) -> bool:
+    return message.startswith((f"Subnet {name} (", f"Subnet {name}:"))
 
 
 def _side(doc: Mapping[str, Any]) -> Side:
@@ -231,7 +285,8 @@ def _classify(before: str, after: str, endpoints: Iterable[EndpointChange]) -> C
 
 
 def _endpoints(base: Mapping[str, Any] | None, head: Mapping[str, Any] | None) -> tuple[EndpointChange, ...]:
-    """Endpoints by FQDN and IP: the head's in its order, then those only the base has."""
+    """Endpoints by FQDN and IP: the head's in its order, then those only the base has; then, for a
+    subnet on both sides, each NIC endpoint whose verdict moved."""
     before = {(e["fqdn"], e["ip"]): e["verdict"] for e in (base or {}).get("endpoints", ())}
     out = []
     seen = set()
@@ -242,7 +297,37 @@ def _endpoints(base: Mapping[str, Any] | None, head: Mapping[str, Any] | None) -
     for e in (base or {}).get("endpoints", ()):
         if (e["fqdn"], e["ip"]) not in seen:
             out.append(EndpointChange(e["fqdn"], e["ip"], e["verdict"], None))
+    if base is not None and head is not None:
+        out += _nic_moves(base, head)
     return tuple(out)
+
+
+def _nic_moves(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[EndpointChange]:
+    """The NIC endpoints whose verdict differs between the sides. A report lists only the NICs whose
+    path differs from their subnet's, so a NIC missing on one side has its subnet's verdicts there."""
+    (before, base_own), (after, head_own) = _nic_verdicts(base), _nic_verdicts(head)
+    out = []
+    # A VM's NIC templates share the VM's URN: a NIC is its URN with its name.
+    for urn, name in dict.fromkeys([*after, *before]):
+        b, a = before.get((urn, name), {}), after.get((urn, name), {})
+        for key in dict.fromkeys([*a, *b]):
+            was = b.get(key, base_own.get(key))
+            now = a.get(key, head_own.get(key))
+            if was is not None and now is not None and was != now:
+                out.append(EndpointChange(key[0], key[1], was, now, nic=name))
+    return out
+
+
+Endpoints = dict[tuple[str, str], str]  # (FQDN, IP) → verdict
+
+
+def _nic_verdicts(subnet: Mapping[str, Any]) -> tuple[dict[tuple[str | None, str], Endpoints], Endpoints]:
+    """The subnet's NICs by (URN, name) with their endpoints, and the subnet's own endpoints."""
+    nics = {
+        (n["urn"], n["name"]): {(e["fqdn"], e["ip"]): e["verdict"] for e in n["endpoints"]}
+        for n in subnet.get("nics", ())
+    }
+    return nics, {(e["fqdn"], e["ip"]): e["verdict"] for e in subnet["endpoints"]}
 
 
 def blockers(subnet: Mapping[str, Any], violations: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -295,15 +380,21 @@ def document(diff: Diff) -> dict[str, Any]:
                 "before": c.before,
                 "after": c.after,
                 "change": c.change.value,
-                "endpoints": [
-                    {"fqdn": e.fqdn, "ip": e.ip, "before": e.before, "after": e.after} for e in c.endpoints
-                ],
+                "endpoints": [_endpoint_doc(e) for e in c.endpoints],
                 "blockers": list(c.blockers),
                 "fixes": [dict(f) for f in c.fixes],
             }
             for c in diff.changes
         ],
+        "violations": [{"policy": v.policy, "urn": v.urn, "message": v.message} for v in diff.violations],
     }
+
+
+def _endpoint_doc(e: EndpointChange) -> dict[str, Any]:
+    doc: dict[str, Any] = {"fqdn": e.fqdn, "ip": e.ip, "before": e.before, "after": e.after}
+    if e.nic is not None:
+        doc["nic"] = e.nic
+    return doc
 
 
 def _side_doc(side: Side) -> dict[str, Any]:
@@ -322,11 +413,14 @@ def headline(diff: Diff) -> str:
     """One line: the verdict on the change and the counts behind it."""
     counts = ", ".join(f"{diff.count(c)} {c.value}" for c in ORDER if diff.count(c))
     failing = [c for c in diff.changes if c.fails]
-    if failing:
+    if failing or diff.violations:
         regressed = sum(1 for c in failing if c.change is Change.REGRESSED)
-        added = len(failing) - regressed
+        blocked = sum(1 for c in failing if c.change is Change.ADDED and c.after == "blocked")
+        unknown = len(failing) - regressed - blocked
         parts = [f"{regressed} subnet(s) lose KMS reachability"] if regressed else []
-        parts += [f"{added} new subnet(s) blocked"] if added else []
+        parts += [f"{blocked} new subnet(s) blocked"] if blocked else []
+        parts += [f"{unknown} new subnet(s) unknown"] if unknown else []
+        parts += [f"{len(diff.violations)} new mandatory violation(s)"] if diff.violations else []
         verdict = "this change breaks Windows activation: " + " and ".join(parts)
     else:
         verdict = "no subnet loses KMS reachability"
@@ -338,7 +432,7 @@ def verdict_change(c: SubnetChange) -> str:
     text = f"{c.before or '(none)'} → {c.after or '(none)'}"
     if c.before == c.after and c.change in (Change.REGRESSED, Change.IMPROVED):
         moved = [
-            f"{e.ip}: {e.before} → {e.after}"
+            f"{e.nic + ' ' if e.nic else ''}{e.ip}: {e.before} → {e.after}"
             for e in c.endpoints
             if e.before is not None and e.after is not None and e.before != e.after
         ]
@@ -363,4 +457,8 @@ def render_text(diff: Diff) -> str:
                 lines.append(f"    fix {i}: {f['detail']}")
                 if f["code"]:
                     lines.append(f"      Pulumi: {f['code']}")
+    for v in diff.violations:
+        subject, _, rest = v.message.partition("\n")
+        lines.append(f"{'new':10} {v.policy}: {subject}")
+        lines += [f"    {line}" for line in rest.splitlines()]
     return "\n".join(lines) + "\n"

@@ -89,6 +89,10 @@ def render_diff(diff: Diff) -> str:
         if c.blockers or c.fixes:
             title = f"{text(c.subnet)}: {text(verdict_change(c))}"
             lines += _explain(title, c.after, c.blockers, c.fixes)
+    if diff.violations:
+        lines += ["#### ❌ New mandatory violations", ""]
+        for v in diff.violations:
+            lines += [f"`{text(v.policy)}`", "", *code_block(v.message), ""]
     unchanged = [c for c in diff.changes if c.change is Change.UNCHANGED]
     if unchanged:
         lines += [
@@ -110,7 +114,7 @@ def _moved(c: SubnetChange) -> str:
     if c.before != c.after or c.change not in (Change.REGRESSED, Change.IMPROVED):
         return ""
     moved = [
-        f"{e.ip} {e.before} → {e.after}"
+        f"{e.nic + ' ' if e.nic else ''}{e.ip} {e.before} → {e.after}"
         for e in c.endpoints
         if e.before is not None and e.after is not None and e.before != e.after
     ]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kmsguard.analysis import Verdict
+from kmsguard.diff import violation_key
 from kmsguard.engine import PolicyInfo, Violation
 from kmsguard.evaluate import Evaluation
 from kmsguard.findings import FINDINGS, Finding
@@ -298,14 +299,6 @@ class _Locator:
 # --- baselines (pull requests): what the head introduced, kept, changed or removed ---------------
 
 
-def _identity(rule_id: str, urn: str | None, message: str) -> tuple[str, str, str]:
-    """What makes two results the same finding: the policy, the resource and the subject the message
-    starts with (``Subnet vnet/app (westeurope, public cloud)``: a VNet's inline subnets share its URN).
-    The rest of the message (IPs, blockers, fixes) may change while the finding stays: ``updated``."""
-    first = message.split("\n", 1)[0]
-    return (rule_id, urn or "", first.split(": ", 1)[0])
-
-
 def _result_urn(result: Mapping[str, Any]) -> str | None:
     for location in result.get("locations", ()):
         for logical in location.get("logicalLocations", ()):
@@ -325,7 +318,9 @@ def apply_baseline(
     ``updated`` (same finding, message changed) — and appends the base's findings the head no longer
     has as ``absent`` results, so code scanning can show only what the change introduced.
 
-    The base report was redacted when it was written, so the head's messages are compared redacted.
+    Two results are the same finding when :func:`kmsguard.diff.violation_key` says so: the rest of
+    the message may change while the finding stays (``updated``). The base report was redacted when
+    it was written, so the head's messages are compared redacted.
     """
     from kmsguard.report.redact import in_text
 
@@ -333,11 +328,11 @@ def apply_baseline(
     rules: list[dict[str, Any]] = run["tool"]["driver"]["rules"]
     waiting: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
     for v in baseline["violations"]:
-        waiting.setdefault(_identity(v["policy"], v["urn"], v["message"]), []).append(v)
+        waiting.setdefault(violation_key(v["policy"], v["urn"], v["message"]), []).append(v)
     for result in run["results"]:
         message = in_text(result["message"]["text"], secrets)
         policy = result.get("properties", {}).get("policy", result["ruleId"])
-        same = waiting.get(_identity(policy, _result_urn(result), message))
+        same = waiting.get(violation_key(policy, _result_urn(result), message))
         if not same:
             result["baselineState"] = "new"
             continue

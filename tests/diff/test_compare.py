@@ -111,6 +111,8 @@ def test_every_kind_of_change_exact_json() -> None:
         "before": None,
         "after": "reachable",
     }
+    # Both new mandatory violations are those of failing subnets, which already say why.
+    assert doc["violations"] == []
 
 
 @pytest.mark.parametrize(
@@ -143,6 +145,105 @@ def test_an_endpoint_lost_inside_a_blocked_subnet_is_a_regression() -> None:
     # ...and one regained is an improvement.
     (back,) = diff.compare(head, base).changes
     assert back.change is diff.Change.IMPROVED
+
+
+@pytest.mark.parametrize(
+    ("after", "fails"), [("blocked", True), ("unknown", True), ("reachable", False), ("excluded", False)]
+)
+def test_an_added_subnet_fails_unless_it_passes(after: str, fails: bool) -> None:
+    d = diff.compare(report([]), report([subnet("snet-new", after)]))
+    (c,) = d.changes
+    assert (c.change, c.fails, d.regressed) == (diff.Change.ADDED, fails, fails)
+
+
+def test_an_added_unknown_subnet_headline_and_exit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = report([subnet("s", "reachable")])
+    head = report([subnet("s", "reachable"), subnet("snet-new", "unknown")])
+    d = diff.compare(base, head)
+    assert diff.headline(d) == (
+        "this change breaks Windows activation: 1 new subnet(s) unknown (1 added, 1 unchanged)"
+    )
+    assert main(["diff", str(write(tmp_path, "b.json", base)), str(write(tmp_path, "h.json", head))]) == 1
+
+
+def nic(name: str, verdicts: list[str]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "urn": urn(name, "NetworkInterface"),
+        "verdict": "blocked" if "blocked" in verdicts else verdicts[0],
+        "endpoints": [
+            {"fqdn": fqdn, "ip": ip, "verdict": v, "trace": []}
+            for (fqdn, ip), v in zip(IPS, verdicts, strict=True)
+        ],
+    }
+
+
+def test_a_nic_that_loses_kms_inside_a_blocked_subnet_is_a_regression() -> None:
+    # The subnet is blocked on both sides; in the head one VM's NIC gets its own deny on the endpoint
+    # the subnet still reaches. Before, the NIC was on the subnet's path (left out of the report).
+    own = ["blocked", "reachable", "reachable"]
+    base = report([subnet("s", "blocked", endpoints=own)])
+    head_subnet = {**subnet("s", "blocked", endpoints=own), "nics": [nic("vm1-nic", ["blocked"] * 3)]}
+    d = diff.compare(base, report([head_subnet]))
+    (c,) = d.changes
+    assert (c.change, d.regressed) == (diff.Change.REGRESSED, True)
+    assert diff.verdict_change(c) == (
+        "blocked → blocked (vm1-nic 40.83.235.53: reachable → blocked; vm1-nic 23.102.135.246: reachable → blocked)"
+    )
+    doc = diff.document(d)
+    validate(doc)
+    assert doc["changes"][0]["endpoints"][3:] == [
+        {"fqdn": fqdn, "ip": ip, "before": "reachable", "after": "blocked", "nic": "vm1-nic"}
+        for fqdn, ip in IPS[1:]
+    ]
+    # The NIC's deny removed again: an improvement, the NIC compared with its subnet's path.
+    (back,) = diff.compare(report([head_subnet]), base).changes
+    assert back.change is diff.Change.IMPROVED
+    # The same NIC on both sides with the same verdicts: nothing moved.
+    (same,) = diff.compare(report([head_subnet]), report([head_subnet])).changes
+    assert (same.change, same.endpoints[3:]) == (diff.Change.UNCHANGED, ())
+
+
+def activation(vm: str) -> dict[str, Any]:
+    return {
+        "policy": "kms-activation",
+        "level": "mandatory",
+        "urn": urn(vm, "VirtualMachine").replace("azure-native:network", "azure-native:compute"),
+        "message": f"VM {vm}: Windows cannot activate: the image has no KMS client setup key.\nDocs: x",
+    }
+
+
+def test_a_new_mandatory_violation_without_a_subnet_change_is_a_regression(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = report([subnet("s", "reachable")])
+    head = report([subnet("s", "reachable")], [activation("vm1")])
+    d = diff.compare(base, head)
+    assert [c.change for c in d.changes] == [diff.Change.UNCHANGED]
+    assert d.violations == (
+        diff.NewViolation("kms-activation", activation("vm1")["urn"], activation("vm1")["message"]),
+    )
+    assert d.regressed is True
+    assert (
+        diff.headline(d)
+        == "this change breaks Windows activation: 1 new mandatory violation(s) (1 unchanged)"
+    )
+    doc = diff.document(d)
+    validate(doc)
+    assert doc["violations"] == [{k: activation("vm1")[k] for k in ("policy", "urn", "message")}]
+    assert diff.render_text(d).splitlines()[3:] == [
+        "unchanged  s: reachable → reachable",
+        "new        kms-activation: VM vm1: Windows cannot activate: the image has no KMS client setup key.",
+        "    Docs: x",
+    ]
+    assert main(["diff", str(write(tmp_path, "b.json", base)), str(write(tmp_path, "h.json", head))]) == 1
+    # Already in the base (its message may have changed): not new. Advisory ones never count.
+    reworded = {**activation("vm1"), "message": "VM vm1: Windows cannot activate: another reason."}
+    assert diff.compare(report([subnet("s", "reachable")], [reworded]), head).regressed is False
+    advisory = {**activation("vm2"), "level": "advisory"}
+    assert diff.compare(base, report([subnet("s", "reachable")], [advisory])).regressed is False
 
 
 def test_a_renamed_subnet_is_removed_plus_added() -> None:

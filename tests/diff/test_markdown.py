@@ -129,3 +129,18 @@ def test_single_report_summary() -> None:
         "❌ snet-web: blocked",
         "❔ vnet-a/two: unknown",
     ]
+
+
+def test_a_new_mandatory_violation_is_listed_under_its_own_heading() -> None:
+    from .test_compare import activation
+
+    base = report([subnet("s", "reachable")])
+    head = report([subnet("s", "reachable")], [activation("vm1")])
+    md = markdown.render_diff(diff.compare(base, head))
+    page = rendered(md)
+    assert page.headings == [
+        "❌ kmsguard: this change breaks Windows activation: 1 new mandatory violation(s) (1 unchanged)",
+        "❌ New mandatory violations",
+    ]
+    assert page.pre == [activation("vm1")["message"] + "\n"]
+    assert "`kms-activation`" in md.splitlines()
