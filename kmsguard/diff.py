@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from kmsguard.errors import KmsguardError
+from kmsguard.inputs import load_json
 
 REPORT_SCHEMA = Path(__file__).with_name("report") / "report.schema.json"
 DIFF_SCHEMA = Path(__file__).with_name("report") / "diff.schema.json"
@@ -121,17 +122,11 @@ class Diff:
 
 
 def load_report(path: Path) -> dict[str, Any]:
-    """A JSON report from a file, checked against ``report.schema.json`` (exit 2 when it is not one)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise KmsguardError(f"{path}: cannot read: {e.strerror or e}") from e
-    except UnicodeDecodeError as e:
-        raise KmsguardError(f"{path}: not UTF-8 text: {e.reason}") from e
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise KmsguardError(f"{path}: not JSON: {e.msg} (line {e.lineno}, column {e.colno})") from e
+    """A JSON report from a file, checked against ``report.schema.json`` (exit 2 when it is not one).
+
+    Read like every other input (:func:`kmsguard.inputs.load_json`): size and depth bounded, any
+    BOM or UTF-16/32 recognised, each problem one line naming the file and the place."""
+    doc = load_json(path, "kmsguard JSON report")
     check_report(doc, str(path))
     return doc  # type: ignore[no-any-return]
 

@@ -321,7 +321,14 @@ def test_cli_exit_codes_and_outputs(tmp_path: Path, capsys: pytest.CaptureFixtur
     ("content", "message"),
     [
         (None, "cannot read: No such file or directory"),
-        ("{not json", "not JSON: Expecting property name enclosed in double quotes (line 1, column 2)"),
+        ("{not json", "line 1 column 2: Expecting property name enclosed in double quotes"),
+        (
+            "\ufeff" + '{"a": [' * 200_000,
+            (
+                "values are nested deeper than 128 levels, more than a policy pack can be sent; flatten "
+                "the kmsguard JSON report"
+            ),
+        ),
         (
             '{"version": 3, "deployment": {}}',
             "not a kmsguard JSON report (`kmsguard preview|check --format json`): Additional properties are "
