@@ -21,10 +21,15 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
+
+from bench import estate
+from bench.estate import ALLOWED_SOURCES, KINDS, KMS_IPS, NVA_IP, _ip
+from tests.collect.preview import U
 
 __all__ = ["MIN_SIZE", "PROJECT", "STACK", "count", "generate", "write_program"]
 
@@ -32,22 +37,9 @@ PROJECT: Final = "kmsguard-bench"
 STACK: Final = "bench"
 LOCATION: Final = "westeurope"
 MIN_SIZE: Final = 14
-KMS_IPS: Final = ("20.118.99.224", "40.83.235.53", "23.102.135.246")
-NVA_IP: Final = "10.250.0.4"
-ALLOWED_SOURCES: Final = "10.0.0.0/9"
 FIREWALL: Final = "@firewall"  # a next hop: the firewall's private IP (an output, unknown in a preview)
 HUB_RESOURCES: Final = (
     6  # resource group, hub VNet, public IP, firewall policy, rule collection group, firewall
-)
-KINDS: Final = (
-    "tunnel-inline",
-    "tunnel-standalone",
-    "fw-denied",
-    "nsg-deny",
-    "unknown-nva",
-    "direct",
-    "tunnel-inline",
-    "over-limit",
 )
 
 MAIN: Final = '''\
@@ -267,71 +259,34 @@ pulumi.export("spokes", len(spec["spokes"]))
 '''
 
 
-def _ip(n: int) -> str:
-    return f"{(n >> 24) & 255}.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
-
-
 def _route(name: str, prefix: str, hop: str, ip: str | None = None) -> dict[str, Any]:
-    r: dict[str, Any] = {"name": name, "address_prefix": prefix, "next_hop_type": hop}
-    if ip is not None:
-        r["next_hop_ip_address"] = ip
-    return r
+    return _python_args(estate._route(name, prefix, hop, ip))
 
 
 def _filler_routes(rng: random.Random, count: int) -> list[dict[str, Any]]:
-    routes: list[dict[str, Any]] = []
-    for i in range(count):
-        if i % 3 == 0:
-            prefix = f"192.168.{i % 256}.0/24" if i < 768 else f"172.{16 + i % 16}.{i % 256}.0/24"
-            routes.append(_route(f"onprem-{i}", prefix, "VirtualNetworkGateway"))
-        else:
-            routes.append(
-                _route(
-                    f"spoke-{i}", f"10.{rng.randrange(16, 128)}.{i % 256}.0/24", "VirtualAppliance", FIREWALL
-                )
-            )
-    return routes
+    return [_python_args(r) for r in estate._filler_routes(rng, count)]
 
 
 def _nsg_rules(rng: random.Random, count: int, *, deny_kms: bool) -> list[dict[str, Any]]:
-    rules: list[dict[str, Any]] = []
-    if deny_kms:
-        rules.append(
-            {
-                "name": "deny-kms",
-                "priority": 150,
-                "direction": "Outbound",
-                "access": "Deny",
-                "protocol": "Tcp",
-                "source_address_prefix": "*",
-                "source_port_range": "*",
-                "destination_address_prefix": "Internet",
-                "destination_port_range": "1688",
-            }
-        )
-    ports = ("443", "80", "22", "3389", "1433", "5985-5986", "8080", "445")
-    for i in range(count - len(rules)):
-        outbound = i % 4 == 0
-        rule: dict[str, Any] = {
-            "name": f"rule-{i}",
-            "priority": 200 + i,
-            "direction": "Outbound" if outbound else "Inbound",
-            "access": "Allow" if rng.random() < 0.85 else "Deny",
-            "protocol": rng.choice(("Tcp", "Udp", "*")),
-            "source_port_range": "*",
-        }
-        if rng.random() < 0.5:
-            rule["source_address_prefix"] = f"10.{rng.randrange(16, 128)}.{rng.randrange(256)}.0/24"
-            rule["destination_port_range"] = rng.choice(ports)
-        else:
-            rule["source_address_prefixes"] = [f"192.168.{rng.randrange(256)}.0/24" for _ in range(3)]
-            rule["destination_port_ranges"] = rng.sample(ports, 3)
-        if outbound and rule["access"] == "Deny":
-            rule["destination_address_prefix"] = f"172.{16 + rng.randrange(16)}.0.0/16"
-        else:
-            rule["destination_address_prefix"] = "VirtualNetwork" if not outbound else "*"
-        rules.append(rule)
-    return rules
+    return [_python_args(r) for r in estate._nsg_rules(rng, count, deny_kms=deny_kms)]
+
+
+def _python_args(value: dict[str, Any]) -> dict[str, Any]:
+    """An ARM-shaped route or rule of ``bench/estate.py`` as the keyword arguments of the Python SDK's
+    ``RouteArgs``/``SecurityRuleArgs``: snake_case names, whole numbers as ints (the estate carries
+    them as the floats the engine sends), and the firewall's private IP where the estate has the
+    preview's unknown."""
+    out: dict[str, Any] = {}
+    for key, v in value.items():
+        if v == U:
+            v = FIREWALL
+        elif isinstance(v, float) and v.is_integer():
+            v = int(v)
+        out[_SNAKE.sub(r"_\1", key).lower()] = v
+    return out
+
+
+_SNAKE: Final = re.compile(r"(?<!^)([A-Z])")
 
 
 def count(spoke: dict[str, Any]) -> int:
