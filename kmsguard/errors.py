@@ -2,7 +2,9 @@
 
 Every problem with input (a catalog file, a policy config, a network description, a resource's
 property bag) is raised as a ``ValidationError`` that names where the bad value is, so a user can
-fix it without reading a traceback.
+fix it without reading a traceback. What can fail while an engine runs (no engine, a pack that does
+not start or answer, a refused policy config, a failing program) has its own subclasses in
+``kmsguard.engine.errors``: callers tell errors apart by class, never by their text.
 """
 
 from __future__ import annotations

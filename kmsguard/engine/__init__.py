@@ -14,11 +14,13 @@ from .driver import (
     drive_pack,
 )
 from .mocks.runner import ProgramError, ProgramRun, Registration, run_program
+from .types import EnforcementLevel
 from .wire import UNKNOWN, Secret, Unknown, decode_struct, decode_value, encode_struct, encode_value
 
 __all__ = [
     "UNKNOWN",
     "DriveResult",
+    "EnforcementLevel",
     "PackProcess",
     "PackResource",
     "PolicyInfo",

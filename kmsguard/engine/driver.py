@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Final
@@ -37,8 +37,11 @@ from google.protobuf import empty_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from kmsguard.errors import KmsguardError
+from kmsguard.protocol import is_urn, logical_name, urn_type
 
 from . import children
+from .errors import PackRpcError, PackStartError, PolicyConfigError
+from .types import DriveResult, EnforcementLevel, PackResource, PolicyInfo, Remediation, Violation
 from .wire import decode_struct, encode_struct, encode_value
 
 __all__ = [
@@ -64,16 +67,19 @@ _CHANNEL_OPTIONS: Final = [
 # harness sketch of §1.10 passes.
 ENGINE_ADDRESS: Final = "127.0.0.1:0"
 
-ENFORCEMENT_LEVELS: Final = ("advisory", "mandatory", "remediate", "disabled")
+ENFORCEMENT_LEVELS: Final = tuple(EnforcementLevel)
 
-# Proto enum values (analyzer.proto, §1.1): ADVISORY=0, MANDATORY=1, DISABLED=2, REMEDIATE=3.
-_LEVEL_TO_NAME: Final[Mapping[int, str]] = {
-    analyzer_pb2.ADVISORY: "advisory",
-    analyzer_pb2.MANDATORY: "mandatory",
-    analyzer_pb2.DISABLED: "disabled",
-    analyzer_pb2.REMEDIATE: "remediate",
+# Proto enum values (analyzer.proto, §1.1): ADVISORY=0, MANDATORY=1, DISABLED=2, REMEDIATE=3. These two
+# maps are the only places a level is a proto int.
+_LEVEL_OF_PROTO: Final[Mapping[int, EnforcementLevel]] = {
+    analyzer_pb2.ADVISORY: EnforcementLevel.ADVISORY,
+    analyzer_pb2.MANDATORY: EnforcementLevel.MANDATORY,
+    analyzer_pb2.DISABLED: EnforcementLevel.DISABLED,
+    analyzer_pb2.REMEDIATE: EnforcementLevel.REMEDIATE,
 }
-_NAME_TO_LEVEL: Final[Mapping[str, int]] = {name: value for value, name in _LEVEL_TO_NAME.items()}
+_PROTO_OF_LEVEL: Final[Mapping[EnforcementLevel, int]] = {
+    level: value for value, level in _LEVEL_OF_PROTO.items()
+}
 _SEVERITY_TO_NAME: Final[Mapping[int, str]] = {
     analyzer_pb2.POLICY_SEVERITY_UNSPECIFIED: "",
     analyzer_pb2.POLICY_SEVERITY_LOW: "low",
@@ -89,93 +95,6 @@ _POLICY_TYPE_TO_NAME: Final[Mapping[int, str]] = {
 
 # How much of the pack's stderr to quote in an error about a failed RPC.
 _STDERR_TAIL: Final = 4000
-
-
-# --------------------------------------------------------------------------------------------------
-# Data model
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PackResource:
-    """One resource as the engine sends it to a pack.
-
-    ``inputs`` are what ``Remediate``/``Analyze`` receive (§1.4); ``outputs`` what ``AnalyzeStack``
-    receives (§1.6), ``None`` meaning "the same as the inputs". Values are plain Python values plus the
-    :data:`~kmsguard.engine.wire.UNKNOWN` and :class:`~kmsguard.engine.wire.Secret` markers.
-    """
-
-    type: str
-    urn: str
-    name: str
-    inputs: Mapping[str, Any]
-    outputs: Mapping[str, Any] | None = None
-    parent: str = ""
-    dependencies: tuple[str, ...] = ()
-    property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    provider_urn: str = ""
-    provider_inputs: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One policy diagnostic, with the level and URN the engine would report it with."""
-
-    policy: str
-    pack: str
-    level: str
-    urn: str
-    message: str
-    description: str
-    severity: str
-
-
-@dataclass(frozen=True)
-class Remediation:
-    """One remediation the engine applied (a ``PolicyRemediationEvent``, §1.5)."""
-
-    policy: str
-    pack: str
-    urn: str
-    description: str
-    before: Mapping[str, Any]
-    after: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class PolicyInfo:
-    """One policy as listed by ``GetAnalyzerInfo`` (§1.1).
-
-    ``config_schema`` is the JSON schema the engine validates the policy's config against (§5):
-    ``{"type": "object", "properties": ..., "required": [...]}``; ``None`` when the policy has none.
-    Numbers in it are floats, because it crossed the wire as a ``Struct``.
-    """
-
-    name: str
-    description: str
-    enforcement_level: str
-    policy_type: str
-    config_schema: Mapping[str, Any] | None
-    remediation_steps: str
-    url: str
-
-
-@dataclass(frozen=True)
-class DriveResult:
-    """Everything one :func:`drive_pack` run observed."""
-
-    pack_name: str
-    policies: tuple[PolicyInfo, ...]
-    violations: tuple[Violation, ...]
-    remediations: tuple[Remediation, ...]
-    final_resources: tuple[PackResource, ...]
-    stderr: str
-    timings: Mapping[str, float]
-
-    @property
-    def preview_fails(self) -> bool:
-        """§1.7: the preview exits non-zero iff at least one violation is mandatory."""
-        return any(v.level == "mandatory" for v in self.violations)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -280,7 +199,7 @@ class PackProcess:
                 stderr=subprocess.PIPE,
             )
         except OSError as e:
-            raise KmsguardError(f"policy pack {self.pack_dir} failed to start: {python}: {e}") from e
+            raise PackStartError(f"policy pack {self.pack_dir} failed to start: {python}: {e}") from e
         self._proc = proc
         assert proc.stdout is not None and proc.stderr is not None
         self._spawn(self._read_stdout, proc.stdout, first_line)
@@ -326,13 +245,26 @@ class PackProcess:
         ``policy_config`` is the content of a ``--policy-pack-config`` file. Unlike the CLI (which
         silently forwards them), config for a policy the pack does not have is rejected, because it is
         almost always a typo that would otherwise leave a policy at its default level.
+
+        Every failure is a :class:`PolicyConfigError`: a config the engine's rules refuse, a value that
+        cannot be sent, or a pack whose ``Configure`` fails (the pack refused it).
         """
         pack_name, policies = self.analyzer_info()
+        try:
+            self._configure(pack_name, policies, policy_config)
+        except PolicyConfigError:
+            raise
+        except KmsguardError as exc:
+            raise PolicyConfigError(str(exc)) from exc
+
+    def _configure(
+        self, pack_name: str, policies: Sequence[PolicyInfo], policy_config: Mapping[str, Any]
+    ) -> None:
         parsed = _parse_policy_pack_config(policy_config)
         known = {p.name for p in policies}
         unknown = sorted(k for k in parsed if k != "all" and k not in known)
         if unknown:
-            raise KmsguardError(
+            raise PolicyConfigError(
                 f"policy pack config for {pack_name}: no policy named "
                 + ", ".join(repr(k) for k in unknown)
                 + f" (policies: {', '.join(sorted(known))})"
@@ -341,7 +273,7 @@ class PackProcess:
         # initial_config entry reads as advisory.
         initial = {
             name: _ParsedConfig(
-                _LEVEL_TO_NAME[cfg.enforcementLevel],
+                _LEVEL_OF_PROTO[cfg.enforcementLevel],
                 decode_struct(cfg.properties) if cfg.HasField("properties") else None,
             )
             for name, cfg in self._info.initialConfig.items()
@@ -354,11 +286,11 @@ class PackProcess:
             for problem in _schema_errors(policy.config_schema, merged[policy.name].properties or {})
         ]
         if errors:
-            raise KmsguardError("\n".join(f"validating policy config: {pack_name}: {e}" for e in errors))
+            raise PolicyConfigError("\n".join(f"validating policy config: {pack_name}: {e}" for e in errors))
         request = analyzer_pb2.ConfigureAnalyzerRequest()
         for name, cfg in merged.items():
             entry = request.policyConfig[name]
-            entry.enforcementLevel = _NAME_TO_LEVEL[cfg.level]
+            entry.enforcementLevel = _PROTO_OF_LEVEL[cfg.level]
             if cfg.properties:
                 entry.properties.CopyFrom(encode_struct(cfg.properties))
         self._call("Configure", request)
@@ -405,7 +337,7 @@ class PackProcess:
                     Violation(
                         policy=str(rem.policyName),
                         pack=str(rem.policyPackName),
-                        level="advisory",
+                        level=EnforcementLevel.ADVISORY,
                         urn=r.urn,
                         message=str(rem.diagnostic),
                         description=str(rem.description),
@@ -454,7 +386,7 @@ class PackProcess:
                 self.rpc_seconds += time.perf_counter() - began
         except grpc.RpcError as e:
             # §1.7: a policy raising anything but UnknownValueError fails the whole operation.
-            raise KmsguardError(
+            raise PackRpcError(
                 f"failed to run policy: {method} on {self.pack_dir}: {_rpc_error_text(e)}"
                 + self._stderr_suffix()
             ) from e
@@ -514,7 +446,7 @@ class PackProcess:
             self._proc.kill()
             self._proc.wait()
             self._join_readers()
-            raise KmsguardError(
+            raise PackStartError(
                 f"policy pack {self.pack_dir} failed to start: no port printed within "
                 f"{self.startup_timeout:g}s" + self._stderr_suffix()
             ) from None
@@ -524,7 +456,7 @@ class PackProcess:
             # The pack exited (or closed stdout) before printing a port, e.g. __main__.py raised.
             code = self._proc.wait()
             self._join_readers()
-            raise KmsguardError(
+            raise PackStartError(
                 f"policy pack {self.pack_dir} failed to start: exited with code {code} before printing "
                 "a port" + self._stderr_suffix()
             )
@@ -533,7 +465,7 @@ class PackProcess:
         except ValueError:
             port = 0
         if not 1 <= port <= 65535:
-            raise KmsguardError(
+            raise PackStartError(
                 f"policy pack {self.pack_dir} failed to start: first stdout line {text!r} is not a port"
                 + self._stderr_suffix()
             )
@@ -546,7 +478,7 @@ class PackProcess:
         try:
             grpc.channel_ready_future(channel).result(timeout=remaining)
         except grpc.FutureTimeoutError:
-            raise KmsguardError(
+            raise PackStartError(
                 f"policy pack {self.pack_dir}: could not connect to port {self.port}" + self._stderr_suffix()
             ) from None
         self._stub = analyzer_pb2_grpc.AnalyzerStub(channel)
@@ -562,7 +494,7 @@ class PackProcess:
             )
         except grpc.RpcError as e:
             if _rpc_code(e) != grpc.StatusCode.UNIMPLEMENTED:
-                raise KmsguardError(
+                raise PackStartError(
                     f"policy pack {self.pack_dir}: Handshake failed: {_rpc_error_text(e)}"
                     + self._stderr_suffix()
                 ) from e
@@ -650,7 +582,7 @@ def drive_pack(
                 found = pack.analyze(remediated)
             violations.extend(found)
             final.append(remediated)
-            if not dry_run and any(v.level == "mandatory" for v in found):
+            if not dry_run and any(v.level == EnforcementLevel.MANDATORY for v in found):
                 stopped = True
                 break
         if not stopped:
@@ -691,13 +623,13 @@ def _read_runtime_options(pack_dir: Path) -> Mapping[str, Any]:
     """Return ``runtime.options`` of ``PulumiPolicy.yaml`` after checking the runtime is python (§1.2)."""
     path = pack_dir / "PulumiPolicy.yaml"
     if not path.is_file():
-        raise KmsguardError(f"{pack_dir} is not a policy pack: {path.name} not found")
+        raise PackStartError(f"{pack_dir} is not a policy pack: {path.name} not found")
     # PyYAML comes with the pulumi SDK; it ships no type stubs, so load it untyped.
     yaml: Any = importlib.import_module("yaml")
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
-        raise KmsguardError(f"{path}: {e}") from e
+        raise PackStartError(f"{path}: {e}") from e
     runtime = doc.get("runtime") if isinstance(doc, dict) else None
     name: Any
     options: Any
@@ -706,11 +638,11 @@ def _read_runtime_options(pack_dir: Path) -> Mapping[str, Any]:
     elif isinstance(runtime, dict):
         name, options = runtime.get("name"), runtime.get("options") or {}
     else:
-        raise KmsguardError(f"{path}: runtime is required")
+        raise PackStartError(f"{path}: runtime is required")
     if name != "python":
-        raise KmsguardError(f"{path}: runtime {name!r} is not supported; only python packs can be driven")
+        raise PackStartError(f"{path}: runtime {name!r} is not supported; only python packs can be driven")
     if not isinstance(options, dict):
-        raise KmsguardError(f"{path}: runtime.options must be a mapping")
+        raise PackStartError(f"{path}: runtime.options must be a mapping")
     return options
 
 
@@ -732,7 +664,7 @@ def _policy_info(p: Any) -> PolicyInfo:
     return PolicyInfo(
         name=str(p.name),
         description=str(p.description),
-        enforcement_level=_LEVEL_TO_NAME[p.enforcementLevel],
+        enforcement_level=_LEVEL_OF_PROTO[p.enforcementLevel],
         policy_type=_POLICY_TYPE_TO_NAME.get(p.policy_type, ""),
         config_schema=schema,
         remediation_steps=str(p.remediation_steps),
@@ -741,10 +673,10 @@ def _policy_info(p: Any) -> PolicyInfo:
 
 
 def _violation(d: Any, *, urn: str) -> Violation:
-    level = _LEVEL_TO_NAME[d.enforcementLevel]
-    if level == "remediate":
+    level = _LEVEL_OF_PROTO[d.enforcementLevel]
+    if level == EnforcementLevel.REMEDIATE:
         # §1.4/§1.6: the engine downgrades remediate diagnostics to mandatory.
-        level = "mandatory"
+        level = EnforcementLevel.MANDATORY
     return Violation(
         policy=str(d.policyName),
         pack=str(d.policyPackName),
@@ -762,18 +694,12 @@ def _strip_internal(props: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _provider(r: PackResource) -> Any:
-    type_, name = _urn_type_and_name(r.provider_urn)
-    return analyzer_pb2.AnalyzerProviderResource(
-        type=type_, name=name, urn=r.provider_urn, properties=encode_struct(r.provider_inputs)
-    )
-
-
-def _urn_type_and_name(urn: str) -> tuple[str, str]:
-    # urn:pulumi:<stack>::<project>::<parent types $-joined>$<type>::<name>
-    parts = urn.split("::", 3)
-    if len(parts) != 4 or not parts[0].startswith("urn:pulumi:"):
+    urn = r.provider_urn
+    if not is_urn(urn):
         raise KmsguardError(f"not a Pulumi URN: {urn!r}")
-    return parts[2].rsplit("$", 1)[-1], parts[3]
+    return analyzer_pb2.AnalyzerProviderResource(
+        type=urn_type(urn), name=logical_name(urn), urn=urn, properties=encode_struct(r.provider_inputs)
+    )
 
 
 def _analyzer_resource(r: PackResource) -> Any:
@@ -837,7 +763,7 @@ def _rpc_error_text(e: grpc.RpcError) -> str:
 class _ParsedConfig:
     """One entry of a config layer: a level and/or properties, either may be absent."""
 
-    level: str | None
+    level: EnforcementLevel | None
     properties: Mapping[str, Any] | None
 
 
@@ -845,7 +771,7 @@ class _ParsedConfig:
 class _PolicyConfig:
     """One policy's reconciled config: what ``Configure`` sends for it."""
 
-    level: str
+    level: EnforcementLevel
     properties: Mapping[str, Any] | None
 
 
@@ -857,30 +783,31 @@ def _parse_policy_pack_config(config: Mapping[str, Any]) -> dict[str, _ParsedCon
             # v3.231.0+: ESC environments for the pack, not a policy. This stand-in has no ESC.
             continue
         if isinstance(value, str):
-            if value not in ENFORCEMENT_LEVELS:
-                raise KmsguardError(
+            if (parsed := EnforcementLevel.parse(value)) is None:
+                raise PolicyConfigError(
                     f"parsing enforcement level for {json.dumps(key)}: {json.dumps(value)} is not a valid "
                     "enforcement level"
                 )
-            result[key] = _ParsedConfig(value, None)
+            result[key] = _ParsedConfig(parsed, None)
         elif isinstance(value, Mapping):
             props = dict(value)
             level = props.pop("enforcementLevel", None)
             if level is not None and not isinstance(level, str):
-                raise KmsguardError(
+                raise PolicyConfigError(
                     f"parsing enforcement level for {json.dumps(key)}: {level!r} is not a valid enforcement "
                     "level; must be a string"
                 )
-            if level is not None and level not in ENFORCEMENT_LEVELS:
-                raise KmsguardError(
+            parsed_level = EnforcementLevel.parse(level)
+            if level is not None and parsed_level is None:
+                raise PolicyConfigError(
                     f"parsing enforcement level for {json.dumps(key)}: {json.dumps(level)} is not a valid "
                     "enforcement level"
                 )
-            if level is None and not props:
+            if parsed_level is None and not props:
                 continue  # "Don't bother including empty configs."
-            result[key] = _ParsedConfig(level, props or None)
+            result[key] = _ParsedConfig(parsed_level, props or None)
         else:
-            raise KmsguardError(
+            raise PolicyConfigError(
                 f"parsing {json.dumps(key)}: {value!r} is not a valid value; must be a string or object"
             )
     return result

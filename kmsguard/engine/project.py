@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from kmsguard.errors import KmsguardError
+from kmsguard.protocol import SECRET_PLACEHOLDER
 
 __all__ = [
     "SECRET_PLACEHOLDER",
@@ -48,9 +49,6 @@ __all__ = [
     "load_stack_config",
     "stack_name",
 ]
-
-# What `pulumi policy analyze` shows for a secret it cannot decrypt (§4.2); the collector knows it.
-SECRET_PLACEHOLDER: Final = "[secret]"
 
 # encoding.Exts, in the order findProjectInDir tries them (sdk/go/common/encoding/marshal.go).
 _PROJECT_FILES: Final = ("Pulumi.json", "Pulumi.yaml", "Pulumi.yml")

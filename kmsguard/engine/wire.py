@@ -24,6 +24,8 @@ from typing import Any, Final
 from google.protobuf import struct_pb2
 
 from kmsguard.errors import KmsguardError
+from kmsguard.protocol import SECRET_SIG, SIG_KEY, UNKNOWN_SENTINELS
+from kmsguard.protocol import UNKNOWN_STRING as UNKNOWN_STRING_SENTINEL
 
 __all__ = [
     "SECRET_SIG",
@@ -39,24 +41,8 @@ __all__ = [
     "encode_value",
 ]
 
-# The special signature key and the secret signature (sdk/go/common/resource/properties.go, mirrored in
-# pulumi_policy/deserialize.py). Assets and archives use the same key with other signatures.
-SIG_KEY: Final = "4dabf18193072939515e22adb298388d"
-SECRET_SIG: Final = "1b47061264138c4ac30d75fd1eb44270"
-
-# §1.8: the string sentinel is the one the engine actually sends for every unknown.
-UNKNOWN_STRING_SENTINEL: Final = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-
-# All typed sentinels pulumi_policy/proxy.py treats as unknown, with the type name it reports.
-UNKNOWN_SENTINELS: Final[Mapping[str, str]] = {
-    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7": "boolean",
-    "3eeb2bf0-c639-47a8-9e75-3b44932eb421": "number",
-    UNKNOWN_STRING_SENTINEL: "string",
-    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2": "Array",
-    "030794c1-ac77-496b-92df-f27374a8bd58": "asset",
-    "e48ece36-62e2-4504-bad9-02848725956a": "archive",
-    "dd056dcd-154b-4c76-9bd3-c8f88648b5ff": "Object",
-}
+# The signature key, the secret signature and the unknown sentinels are kmsguard.protocol's, re-exported
+# here for the callers that speak the wire through this module.
 
 
 @dataclass(frozen=True)

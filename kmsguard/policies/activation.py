@@ -30,7 +30,8 @@ from pulumi_policy import ReportViolation, StackValidationArgs
 from kmsguard.analysis.match import Tri, canonical, port_matches
 from kmsguard.catalog import WindowsImage, load_catalog
 from kmsguard.collect.azure_native.values import UNK, Secret, decode
-from kmsguard.collect.pulumi import PulumiResource, collect
+from kmsguard.collect.pulumi import collect
+from kmsguard.collect.resource import PulumiResource
 from kmsguard.findings import Finding as FindingId
 from kmsguard.model import ImageReference, Network, NetworkSecurityGroup, Unknown, VirtualMachine
 from kmsguard.policies import ACTIVATION, _guarded, _redacting, kms_client_activation, shared_for
@@ -340,7 +341,7 @@ def activation_findings(resources: Sequence[PulumiResource], network: Network | 
     if network is None:
         # In URN order, as kms-reachability collects it (analyze_resources), so the findings come in
         # the same order whether or not the network is shared.
-        network = collect(sorted(resources, key=lambda r: r.urn))
+        network = collect(resources)
     setups = _link_setups(resources, decoded)
     findings: list[Finding] = []
     # Per NSG key: the VMs of a subnet share its NSG, which may hold a thousand rules.
@@ -415,7 +416,7 @@ def validate(args: StackValidationArgs, report: ReportViolation) -> None:
         # The resources and network kms-reachability already built in this call (or built here).
         shared = shared_for(args)
         if shared.network is None:
-            shared.network = collect(sorted(shared.resources, key=lambda r: r.urn))
+            shared.network = collect(shared.resources)
         for finding in activation_findings(shared.resources, shared.network):
             report(with_finding(finding.message, finding.id), finding.urn)
 

@@ -14,22 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kmsguard import protocol
 from kmsguard.analysis.fixes import kms_route_name
 from kmsguard.analysis.match import canonical, parse_prefix
 from kmsguard.analysis.routes import NEXT_HOP_TYPES
 from kmsguard.catalog import Catalog, load_catalog
 
 MAX_ROUTES = 400  # §2.8 (R3): routes per route table
-UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-UNKNOWN_SENTINELS = frozenset(
-    {
-        UNKNOWN_SENTINEL,
-        "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
-        "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
-        "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
-        "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
-    }
-)
+UNKNOWN_SENTINEL = protocol.UNKNOWN_STRING
+UNKNOWN_SENTINELS = frozenset(protocol.UNKNOWN_SENTINELS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from typing import Any
 from kmsguard.analysis import EndpointResult, Fix, NicResult, Step, SubnetResult
 from kmsguard.engine import Remediation, Secret, Unknown, Violation, encode_value
 from kmsguard.evaluate import Evaluation
+from kmsguard.protocol import SECRET_PLACEHOLDER, logical_name
 
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 
@@ -146,13 +147,13 @@ def added_items(r: Remediation) -> list[Any]:
 
 
 def remediation(r: Remediation) -> dict[str, Any]:
-    return {"policy": r.policy, "urn": r.urn, "name": r.urn.rsplit("::", 1)[-1], "added": added_items(r)}
+    return {"policy": r.policy, "urn": r.urn, "name": logical_name(r.urn), "added": added_items(r)}
 
 
 def plain(value: Any) -> Any:
     """JSON-ready: secrets never printed, unknowns named."""
     if isinstance(value, Secret):
-        return "[secret]"
+        return SECRET_PLACEHOLDER
     if isinstance(value, Unknown):
         return "(unknown during preview)"
     if isinstance(value, Mapping):

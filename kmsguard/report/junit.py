@@ -21,7 +21,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from kmsguard.analysis import Outcome, SubnetResult, Verdict
-from kmsguard.engine import Violation
+from kmsguard.engine import EnforcementLevel, Violation
 from kmsguard.evaluate import Evaluation
 from kmsguard.report.document import catalog_info, differing_nics, message_of
 
@@ -130,7 +130,10 @@ def _subnet_case(suite: ET.Element, ev: Evaluation, s: SubnetResult) -> None:
 
 def _mandatory_unknown(violations: Sequence[Violation], s: SubnetResult) -> bool:
     return any(
-        v.policy == "kms-unverified" and v.level == "mandatory" and v.urn == s.urn and s.name in v.message
+        v.policy == "kms-unverified"
+        and v.level == EnforcementLevel.MANDATORY
+        and v.urn == s.urn
+        and s.name in v.message
         for v in violations
     )
 
@@ -166,7 +169,7 @@ def _violation_case(suite: ET.Element, ev: Evaluation, v: Violation) -> None:
     case = _case(suite, ev, f"{v.policy}: {where}", v.urn or None)
     message = message_of(v)
     first = message.splitlines()[0] if message else v.policy
-    if v.level == "mandatory":
+    if v.level == EnforcementLevel.MANDATORY:
         el = ET.SubElement(case, "failure", type=v.policy, message=first)
         _bump(suite, "failures")
     else:

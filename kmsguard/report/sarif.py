@@ -25,15 +25,21 @@ from typing import Any
 
 from kmsguard.analysis import Verdict
 from kmsguard.diff import violation_key
-from kmsguard.engine import PolicyInfo, Violation
+from kmsguard.engine import EnforcementLevel, PolicyInfo, Violation
 from kmsguard.evaluate import Evaluation
 from kmsguard.findings import FINDINGS, Finding
 from kmsguard.policies.links import DOCS_URL_ENV, FINDINGS_PAGE, link
+from kmsguard.protocol import logical_name
 from kmsguard.report.document import catalog_info, differing_nics, message_of
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINDING_IDS = re.compile(r"\((KMS-[A-Z0-9-]+)\)")
-LEVELS = {"mandatory": "error", "remediate": "error", "advisory": "warning", "disabled": "none"}
+LEVELS = {
+    EnforcementLevel.MANDATORY: "error",
+    EnforcementLevel.REMEDIATE: "error",
+    EnforcementLevel.ADVISORY: "warning",
+    EnforcementLevel.DISABLED: "none",
+}
 
 
 def _version() -> str:
@@ -84,7 +90,7 @@ class _Rules:
 
     def __init__(self, policies: Sequence[PolicyInfo]) -> None:
         levels = {p.name: p.enforcement_level for p in policies}
-        disabled = {name for name, level in levels.items() if level == "disabled"}
+        disabled = {name for name, level in levels.items() if level == EnforcementLevel.DISABLED}
         everything_off = bool(levels) and disabled == set(levels)
 
         def enabled(f: Finding) -> bool:
@@ -95,7 +101,9 @@ class _Rules:
         self.index = {r["id"]: i for i, r in enumerate(self.rules)}
         self._policies = {p.name: p for p in policies}
 
-    def for_violation(self, policy: str, level: str, message: str) -> tuple[str, int, list[Finding]]:
+    def for_violation(
+        self, policy: str, level: EnforcementLevel, message: str
+    ) -> tuple[str, int, list[Finding]]:
         found = findings_of(message)
         rule_id = found[0].value if found else policy
         if rule_id not in self.index:
@@ -112,7 +120,7 @@ def rule(p: PolicyInfo) -> dict[str, Any]:
         "shortDescription": {"text": p.description or p.name},
         "defaultConfiguration": {
             "level": LEVELS.get(p.enforcement_level, "warning"),
-            "enabled": p.enforcement_level != "disabled",
+            "enabled": p.enforcement_level != EnforcementLevel.DISABLED,
         },
         "properties": {"enforcementLevel": p.enforcement_level, "policyType": p.policy_type},
     }
@@ -192,7 +200,7 @@ def _result(v: Violation, rules: _Rules, finder: _Locator, *, note: bool = False
         location["physicalLocation"] = physical
     if v.urn:
         location["logicalLocations"] = [
-            {"fullyQualifiedName": v.urn, "name": v.urn.rsplit("::", 1)[-1], "kind": "resource"}
+            {"fullyQualifiedName": v.urn, "name": logical_name(v.urn), "kind": "resource"}
         ]
     digest = hashlib.sha256(f"{v.policy}\n{v.urn}\n{message}".encode()).hexdigest()
     result: dict[str, Any] = {
@@ -202,7 +210,7 @@ def _result(v: Violation, rules: _Rules, finder: _Locator, *, note: bool = False
         "message": {"text": message},
         "partialFingerprints": {"kmsguardViolation/v1": digest[:32]},
         "properties": {
-            "enforcementLevel": "remediate" if note else v.level,
+            "enforcementLevel": EnforcementLevel.REMEDIATE if note else v.level,
             "policy": v.policy,
             "findings": [f.value for f in found],
         },
@@ -234,7 +242,7 @@ def _add_nics(result: dict[str, Any], v: Violation, ev: Evaluation, finder: _Loc
                 location["physicalLocation"] = physical
             if n.urn:
                 location["logicalLocations"] = [
-                    {"fullyQualifiedName": n.urn, "name": n.urn.rsplit("::", 1)[-1], "kind": "resource"}
+                    {"fullyQualifiedName": n.urn, "name": logical_name(n.urn), "kind": "resource"}
                 ]
             related.append(location)
     if related:
@@ -373,7 +381,7 @@ def _absent(
         location["physicalLocation"] = physical
     if urn:
         location["logicalLocations"] = [
-            {"fullyQualifiedName": urn, "name": urn.rsplit("::", 1)[-1], "kind": "resource"}
+            {"fullyQualifiedName": urn, "name": logical_name(urn), "kind": "resource"}
         ]
     digest = hashlib.sha256(f"{v['policy']}\n{urn or ''}\n{v['message']}".encode()).hexdigest()
     result: dict[str, Any] = {

@@ -141,6 +141,7 @@ def settle_hints(s: SubnetResult) -> list[str]:
 
 def render_evaluation(ev: Evaluation, *, colour: bool = False, verbose: bool = True) -> str:
     """The preview/check report: subnets (verdict, trace, fixes), violations, remediations, outcome."""
+    from kmsguard.engine.types import EnforcementLevel
     from kmsguard.report.document import added_items, catalog_line, describe_added, message_of
 
     paint = _Painter(colour)
@@ -155,7 +156,7 @@ def render_evaluation(ev: Evaluation, *, colour: bool = False, verbose: bool = T
     lines.append("")
     lines.append(f"violations ({len(ev.violations)}):" if ev.violations else "violations: none")
     for v in ev.violations:
-        level = paint(v.level, Outcome.BLOCK if v.level == "mandatory" else Outcome.UNKNOWN)
+        level = paint(v.level, Outcome.BLOCK if v.level == EnforcementLevel.MANDATORY else Outcome.UNKNOWN)
         where = ev.name_of(v.urn) if v.urn else "(stack)"
         body = message_of(v).replace("\n", "\n      ")
         lines.append(f"  [{level}] {v.policy} on {where}:")

@@ -51,5 +51,6 @@ def test_start_up_imports_only_the_policy_objects() -> None:
         "kmsguard.policies.links",
         "kmsguard.policies.scope",
         "kmsguard.policies.servicer",
+        "kmsguard.protocol",
     ]
     assert seen["jsonschema"] is False

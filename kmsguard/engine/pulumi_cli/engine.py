@@ -22,7 +22,9 @@ from typing import Any, Final
 
 from kmsguard.engine import children
 from kmsguard.engine.driver import DriveResult, Remediation, Violation
+from kmsguard.engine.errors import EngineUnavailable, ProgramError
 from kmsguard.engine.project import Project, load_project, load_stack_config
+from kmsguard.engine.types import EnforcementLevel
 from kmsguard.errors import KmsguardError
 
 from .events import EngineEvents, read_events
@@ -38,14 +40,9 @@ _GRACE: Final = 6.0
 _PACK_PROJECT: Final = "runtime: python\nversion: {version}\ndescription: kmsguard policy pack\n"
 
 
-class PulumiProgramError(KmsguardError):
-    """The preview failed for a reason other than a mandatory policy violation (program, config, engine)."""
-
-    def __init__(self, message: str, traceback: str, stdout: str = "", stderr: str = "") -> None:
-        super().__init__(message)
-        self.traceback = traceback
-        self.stdout = stdout
-        self.stderr = stderr
+class PulumiProgramError(ProgramError):
+    """The preview failed for a reason other than a mandatory policy violation (program, config, engine):
+    ``traceback`` is what the engine reported."""
 
 
 # The engine's message when a program registers a resource of a provider whose plugin is not
@@ -60,7 +57,7 @@ def _no_offline_provider(output: str, project_dir: Path, stack: str) -> None:
     if found is None or found.group(1) in ("azure-native", "azure"):
         return
     plugin = found.group(1)
-    raise KmsguardError(
+    raise EngineUnavailable(
         f"`pulumi preview` of {project_dir} (stack {stack}) needs the {plugin} provider: kmsguard has no "
         f"offline pulumi-resource-{plugin} for the real engine (it ships offline azure-native and classic "
         f"azure providers only, and the sandbox downloads nothing). Run it on the stand-in engine instead: "
@@ -331,7 +328,7 @@ def preview_with_cli(
         for r in events.remediations
     )
     _echo_program_output(events)
-    blocked = any(v.level == "mandatory" for v in violations)
+    blocked = any(v.level == EnforcementLevel.MANDATORY for v in violations)
     if done.returncode != 0 and not blocked:
         errors = [d.message for d in events.diagnostics if d.severity == "error"] + list(events.errors)
         detail = "\n".join(e.rstrip() for e in errors if e.strip())

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from kmsguard.engine.types import EnforcementLevel
 from kmsguard.errors import KmsguardError
 
 __all__ = ["EngineEvents", "read_events"]
@@ -32,7 +33,7 @@ def plain(text: str) -> str:
 class PolicyViolation:
     policy: str
     pack: str
-    level: str  # "mandatory" | "advisory"
+    level: EnforcementLevel  # the engine reports mandatory and advisory ones
     urn: str
     message: str
     severity: str
@@ -86,6 +87,17 @@ def _lines(path: Path) -> Iterator[Mapping[str, Any]]:
             yield event
 
 
+def _level(path: Path, p: Mapping[str, Any]) -> EnforcementLevel:
+    text = p.get("enforcementLevel", "")
+    level = EnforcementLevel.parse(text)
+    if level is None:
+        # Never guessed: a level read as advisory could turn the engine's mandatory verdict into a pass.
+        raise KmsguardError(
+            f"{path}: the engine's event log has a policy event with enforcement level {text!r}"
+        )
+    return level
+
+
 def read_events(path: Path) -> EngineEvents:
     violations: list[PolicyViolation] = []
     remediations: list[PolicyRemediation] = []
@@ -99,7 +111,7 @@ def read_events(path: Path) -> EngineEvents:
                 PolicyViolation(
                     policy=str(p.get("policyName", "")),
                     pack=str(p.get("policyPackName", "")),
-                    level=str(p.get("enforcementLevel", "")),
+                    level=_level(path, p),
                     urn=str(p.get("resourceUrn", "")),
                     # pkg/engine/events.go ends every policy message with one newline.
                     message=plain(str(p.get("message", ""))).removesuffix("\n"),

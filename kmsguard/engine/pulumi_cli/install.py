@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from kmsguard.errors import KmsguardError
+from kmsguard.engine.errors import EngineUnavailable
 
 __all__ = ["MIN_VERSION", "NO_CLI", "PulumiCli", "engine_cache", "find_pulumi", "require_pulumi"]
 
@@ -100,7 +100,7 @@ def require_pulumi() -> PulumiCli:
     if cli is None:
         explicit = os.environ.get("KMSGUARD_PULUMI")
         where = f"KMSGUARD_PULUMI={explicit} is not a usable pulumi" if explicit else "no pulumi CLI found"
-        raise KmsguardError(
+        raise EngineUnavailable(
             f"{where} (v{'.'.join(map(str, MIN_VERSION))} or newer); run `make engine` in the kmsguard "
             "repository to build one, or use --engine mocks"
         )

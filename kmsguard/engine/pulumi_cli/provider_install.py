@@ -97,15 +97,25 @@ def classic_provider_version(python: str) -> str | None:
     return _sdk_version(python, _SDKS[CLASSIC_PACKAGE])
 
 
+# The exit code of the version probe when the SDK is not installed (Python itself exits 1 on an
+# uncaught exception and 2 on a usage error).
+_NOT_INSTALLED: Final = 17
+
+
 def _sdk_version(python: str, sdk: str) -> str | None:
-    code = f"import importlib.metadata as m; print(m.version({sdk!r}))"
+    # "Not installed" is told by the exit code, not by reading the child's traceback.
+    code = (
+        "import importlib.metadata as m, sys\n"
+        f"try:\n    print(m.version({sdk!r}))\n"
+        f"except m.PackageNotFoundError:\n    sys.exit({_NOT_INSTALLED})"
+    )
     try:
         done = subprocess.run(
             [python, "-c", code], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise KmsguardError(f"cannot ask {python} for its {sdk} version: {exc}") from None
-    if done.returncode != 0 and "PackageNotFoundError" in done.stderr:
+    if done.returncode == _NOT_INSTALLED:
         return None
     if done.returncode != 0:
         raise KmsguardError(

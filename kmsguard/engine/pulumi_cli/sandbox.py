@@ -26,11 +26,11 @@ import yaml  # type: ignore[import-untyped]
 
 from kmsguard.errors import KmsguardError
 from kmsguard.inputs import load_yaml
+from kmsguard.protocol import SECRET_PLACEHOLDER
 
 __all__ = ["PASSPHRASE", "SECRET_PLACEHOLDER", "Sandbox", "copy_project", "secure_paths"]
 
 PASSPHRASE: Final = "kmsguard-offline-preview"
-SECRET_PLACEHOLDER: Final = "[secret]"
 
 # Never copied: virtualenvs and caches (the copy uses the original virtualenv by absolute path).
 _SKIP: Final = frozenset(
