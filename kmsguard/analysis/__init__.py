@@ -2,6 +2,7 @@
 
 from kmsguard.analysis.settings import Settings
 from kmsguard.analysis.subnet import NetworkResult, analyze
+from kmsguard.analysis.trace import StepKind
 from kmsguard.analysis.verdict import EndpointResult, Fix, NicResult, Outcome, Step, SubnetResult, Verdict
 from kmsguard.findings import FINDINGS, Finding, FindingInfo
 
@@ -16,6 +17,7 @@ __all__ = [
     "Outcome",
     "Settings",
     "Step",
+    "StepKind",
     "SubnetResult",
     "Verdict",
     "analyze",

@@ -16,6 +16,7 @@ from kmsguard.analysis.fixes import dns_record_code
 from kmsguard.analysis.index import NetworkIndex
 from kmsguard.analysis.match import canonical
 from kmsguard.analysis.settings import Settings
+from kmsguard.analysis.trace import RuleKind, RuleRef, Say, Sentence, StepKind, ZoneRef
 from kmsguard.analysis.verdict import Fix, Outcome, Step
 from kmsguard.catalog import Cloud
 from kmsguard.findings import Finding
@@ -95,8 +96,8 @@ def resolve(index: NetworkIndex, resolver: Resolver, fqdn: str, cloud: Cloud, se
     """One DNS step for ``fqdn``: PASS when it resolves to KMS IPs of the cloud, BLOCK or UNKNOWN."""
     if resolver.unknown:
         return Step(
-            "dns",
-            f"{resolver.origin}: {resolver.unknown}; cannot tell how {fqdn} resolves",
+            StepKind.DNS,
+            Sentence(Say.DNS_RESOLVER_UNKNOWN, subject=resolver.origin, fqdn=fqdn, reason=resolver.unknown),
             Outcome.UNKNOWN,
             resolver.urn,
             settle="make the DNS settings known at preview",
@@ -112,15 +113,20 @@ def _custom(index: NetworkIndex, resolver: Resolver, fqdn: str, cloud: Cloud, se
     servers = resolver.custom
     if all(s in settings.trusted_dns_servers for s in servers):
         return Step(
-            "dns",
-            f"{resolver.origin} {', '.join(servers)}: trusted to resolve {fqdn} (config trustedDnsServers)",
+            StepKind.DNS,
+            Sentence(Say.DNS_TRUSTED_SERVERS, subject=resolver.origin, fqdn=fqdn, values=tuple(servers)),
             Outcome.PASS,
             resolver.urn,
         )
     if all(s == AZURE_DNS_IP for s in servers):
         vnet = resolver.azure_vnet
         return (
-            Step("dns", f"{resolver.origin}: {AZURE_DNS_IP} is Azure DNS", Outcome.INFO, resolver.urn)
+            Step(
+                StepKind.DNS,
+                Sentence(Say.DNS_AZURE_DNS, subject=resolver.origin, ip=AZURE_DNS_IP),
+                Outcome.INFO,
+                resolver.urn,
+            )
             if vnet is None
             else _azure_dns(index, vnet, fqdn, cloud, settings, resolver.origin, resolver.urn)
         )
@@ -139,8 +145,13 @@ def _custom(index: NetworkIndex, resolver: Resolver, fqdn: str, cloud: Cloud, se
                     break
                 steps.append(
                     Step(
-                        "dns",
-                        f"{resolver.origin}: Azure Firewall {fw.origin.name} DNS proxy forwards to trusted servers {', '.join(custom)}",
+                        StepKind.DNS,
+                        Sentence(
+                            Say.DNS_FIREWALL_PROXY,
+                            subject=resolver.origin,
+                            other=fw.origin.name,
+                            values=tuple(custom),
+                        ),
                         Outcome.PASS,
                         fw.origin.urn,
                     )
@@ -161,8 +172,8 @@ def _custom(index: NetworkIndex, resolver: Resolver, fqdn: str, cloud: Cloud, se
             return _worst_step(steps)
     untrusted = [s for s in servers if s not in settings.trusted_dns_servers]
     return Step(
-        "dns",
-        f"{resolver.origin} {', '.join(servers)}: custom DNS; whether it resolves {fqdn} to the KMS IPs cannot be seen (docs/rules.md#custom-dns)",
+        StepKind.DNS,
+        Sentence(Say.DNS_CUSTOM, subject=resolver.origin, fqdn=fqdn, values=tuple(servers)),
         Outcome.UNKNOWN,
         resolver.urn,
         settle=f"add {', '.join(untrusted)} to trustedDnsServers if it forwards to Azure DNS (168.63.129.16) or public DNS",
@@ -241,8 +252,8 @@ def _azure_dns(
         step = _zone_answer(zone, fqdn, cloud, vnet, network.vnets.get(vnet))
         if not certain and step.outcome is not Outcome.PASS:
             return Step(
-                "dns",
-                f"{step.detail}; whether the zone is linked to this VNet is unknown",
+                StepKind.DNS,
+                Sentence(Say.DNS_ZONE_LINK_UNKNOWN, base=step.what),
                 Outcome.UNKNOWN,
                 step.urn,
                 settle="make the zone link's virtualNetwork known at preview",
@@ -251,8 +262,8 @@ def _azure_dns(
         if rule_step is not None and rule_step.outcome is not Outcome.PASS:
             # §7.3 UNCONFIRMED: precedence of a matching ruleset rule versus a linked private zone.
             return Step(
-                "dns",
-                f"{step.detail}; a forwarding rule also matches {fqdn} and which one wins is not documented (docs/rules.md#dns-forwarding-rulesets)",
+                StepKind.DNS,
+                Sentence(Say.DNS_ZONE_OR_FORWARDING, fqdn=fqdn, base=step.what),
                 Outcome.UNKNOWN,
                 step.urn,
                 settle="remove either the zone link or the forwarding rule",
@@ -261,8 +272,8 @@ def _azure_dns(
         return step
     if unknown_zones:
         return Step(
-            "dns",
-            f"{origin}: {'; '.join(unknown_zones)}; it may shadow {fqdn}",
+            StepKind.DNS,
+            Sentence(Say.DNS_ZONES_UNKNOWN, subject=origin, fqdn=fqdn, values=tuple(unknown_zones)),
             Outcome.UNKNOWN,
             urn,
             settle="make the private DNS zone names and links known at preview",
@@ -270,7 +281,7 @@ def _azure_dns(
         )
     if rule_step is not None:
         return rule_step
-    return Step("dns", f"{origin}: {fqdn} resolves to its public KMS IPs", Outcome.PASS, urn)
+    return Step(StepKind.DNS, Sentence(Say.DNS_PUBLIC, subject=origin, fqdn=fqdn), Outcome.PASS, urn)
 
 
 def _zone_answer(
@@ -279,11 +290,11 @@ def _zone_answer(
     zname = str(zone.zone_name).lower().rstrip(".")
     label = fqdn[: -len(zname)].rstrip(".") or "@"
     vname = vnet.origin.name if vnet else vnet_ref
-    head = f"private DNS zone {zname} linked to VNet {vname}"
+    ref = ZoneRef(zname, vname, label)
     if isinstance(zone.records, Unknown):
         return Step(
-            "dns",
-            f"{head} answers for {fqdn}, but its records are unknown",
+            StepKind.DNS,
+            Sentence(Say.ZONE_RECORDS_UNKNOWN, zone=ref, fqdn=fqdn),
             Outcome.UNKNOWN,
             zone.origin.urn,
             settle=f"make the record sets of {zname} known",
@@ -301,8 +312,8 @@ def _zone_answer(
     )
     if not records:
         return Step(
-            "dns",
-            f"{head} has no record {label}: {fqdn} is NXDOMAIN (no fallback for non-privatelink zones, docs/rules.md#private-dns-zones)",
+            StepKind.DNS,
+            Sentence(Say.ZONE_NO_RECORD, zone=ref, fqdn=fqdn),
             Outcome.BLOCK,
             zone.origin.urn,
             fix=fix,
@@ -310,8 +321,8 @@ def _zone_answer(
         )
     if any(canonical(r.type) == "cname" for r in records):
         return Step(
-            "dns",
-            f"{head}: {label} is a CNAME; where it leads is not modelled",
+            StepKind.DNS,
+            Sentence(Say.ZONE_CNAME, zone=ref),
             Outcome.UNKNOWN,
             zone.origin.urn,
             settle=f"use A records for {label} pointing at the KMS IPs",
@@ -323,8 +334,8 @@ def _zone_answer(
             continue
         if isinstance(r.values, Unknown) or any(isinstance(v, Unknown) for v in r.values):
             return Step(
-                "dns",
-                f"{head}: the A record {label} has unknown addresses",
+                StepKind.DNS,
+                Sentence(Say.ZONE_A_UNKNOWN, zone=ref),
                 Outcome.UNKNOWN,
                 zone.origin.urn,
                 finding=Finding.UNKNOWN_DNS,
@@ -332,8 +343,8 @@ def _zone_answer(
         ips.extend(v for v in r.values if isinstance(v, str))
     if not ips:
         return Step(
-            "dns",
-            f"{head} has no A record {label}: {fqdn} does not resolve",
+            StepKind.DNS,
+            Sentence(Say.ZONE_NO_A, zone=ref, fqdn=fqdn),
             Outcome.BLOCK,
             zone.origin.urn,
             fix=fix,
@@ -342,14 +353,16 @@ def _zone_answer(
     wrong = [ip for ip in ips if ip not in cloud.ips]
     if wrong:
         return Step(
-            "dns",
-            f"{head}: {label} resolves to {', '.join(wrong)}, not a KMS IP of the {cloud.name} cloud",
+            StepKind.DNS,
+            Sentence(Say.ZONE_WRONG_IPS, zone=ref, subject=cloud.name, values=tuple(wrong)),
             Outcome.BLOCK,
             zone.origin.urn,
             fix=fix,
             finding=Finding.DNS_SHADOWED,
         )
-    return Step("dns", f"{head}: {label} → {', '.join(ips)} (KMS IPs)", Outcome.PASS, zone.origin.urn)
+    return Step(
+        StepKind.DNS, Sentence(Say.ZONE_KMS_IPS, zone=ref, values=tuple(ips)), Outcome.PASS, zone.origin.urn
+    )
 
 
 def _ruleset(index: NetworkIndex, vnet: Ref, fqdn: str, cloud: Cloud, settings: Settings) -> Step | None:
@@ -358,7 +371,7 @@ def _ruleset(index: NetworkIndex, vnet: Ref, fqdn: str, cloud: Cloud, settings: 
         (r, True) for r in index.rulesets_by_vnet.get(vnet, ())
     ]
     rulesets += [(r, False) for r in index.rulesets_vnet_unknown]
-    best: tuple[int, str, tuple[str, ...], str | None, bool] | None = None
+    best: tuple[int, RuleRef, tuple[str, ...], str | None, bool] | None = None
     uncertain: list[str] = []
     for ruleset, certain in rulesets:
         if isinstance(ruleset.rules, Unknown):
@@ -391,7 +404,7 @@ def _ruleset(index: NetworkIndex, vnet: Ref, fqdn: str, cloud: Cloud, settings: 
             if best is None or key > best[0]:
                 best = (
                     key,
-                    f"{rule.name} ({rule.domain_name})",
+                    RuleRef(RuleKind.DNS_FORWARDING, ruleset.origin.name, rule.name, note=rule.domain_name),
                     targets,
                     ruleset.origin.urn,
                     certain and rule.enabled is True,
@@ -399,24 +412,24 @@ def _ruleset(index: NetworkIndex, vnet: Ref, fqdn: str, cloud: Cloud, settings: 
     if best is None:
         if uncertain:
             return Step(
-                "dns",
-                "; ".join(uncertain),
+                StepKind.DNS,
+                Sentence(Say.FORWARDING_UNCERTAIN, values=tuple(uncertain)),
                 Outcome.UNKNOWN,
                 settle="make the forwarding rules known",
                 finding=Finding.UNKNOWN_DNS,
             )
         return None
-    _, desc, targets, urn, certain = best
+    _, ref, targets, urn, certain = best
     if targets and all(t in settings.trusted_dns_servers for t in targets) and certain:
         return Step(
-            "dns",
-            f"forwarding rule {desc} sends {fqdn} to trusted servers {', '.join(targets)}",
+            StepKind.DNS,
+            Sentence(Say.FORWARDING_TRUSTED, rule=ref, fqdn=fqdn, values=targets),
             Outcome.PASS,
             urn,
         )
     return Step(
-        "dns",
-        f"forwarding rule {desc} sends {fqdn} to {', '.join(targets) or 'unknown servers'}; what they answer cannot be seen (docs/rules.md#dns-forwarding-rulesets)",
+        StepKind.DNS,
+        Sentence(Say.FORWARDING_UNSEEN, rule=ref, fqdn=fqdn, values=targets),
         Outcome.UNKNOWN,
         urn,
         settle="add the target servers to trustedDnsServers if they resolve public names",

@@ -11,6 +11,7 @@ from kmsguard.analysis.fixes import nat_gateway_code
 from kmsguard.analysis.index import NetworkIndex
 from kmsguard.analysis.match import Tri, canonical
 from kmsguard.analysis.settings import Settings
+from kmsguard.analysis.trace import Say, Sentence, StepKind
 from kmsguard.analysis.verdict import Fix, Outcome, Step
 from kmsguard.findings import Finding
 from kmsguard.model import IpConfiguration, NetworkInterface, Subnet, Unknown
@@ -37,6 +38,8 @@ def egress_step(
     scale_set_flexible: Tri = Tri.NO,
 ) -> Step:
     network = index.network
+    # The source as a trace hop, named as path.SourceContext names it.
+    here = nic.key if nic is not None else subnet.key
     # Unknowns that could only add an Azure public egress (a NAT gateway, a public IP), and
     # unknowns that could take the default egress away (pools, defaultOutboundAccess).
     could_add: list[str] = []
@@ -46,20 +49,22 @@ def egress_step(
         known = network.nat_gateways.get(nat)
         name = known.origin.name if known else nat
         return Step(
-            "egress",
-            f"Internet next hop: SNAT through NAT gateway {name} (Azure public IP)",
+            StepKind.EGRESS,
+            Sentence(Say.EGRESS_NAT, subject=name),
             Outcome.PASS,
             known.origin.urn if known else subnet.origin.urn,
+            hop=here,
         )
     if isinstance(nat, Unknown):
         could_add.append(f"whether subnet {subnet.origin.name} has a NAT gateway is unknown")
     if ipc is not None and nic is not None:
         if isinstance(ipc.public_ip, str):
             return Step(
-                "egress",
-                f"Internet next hop: NIC {nic.origin.name} has an instance-level public IP",
+                StepKind.EGRESS,
+                Sentence(Say.EGRESS_PUBLIC_IP, subject=nic.origin.name),
                 Outcome.PASS,
                 nic.origin.urn,
+                hop=here,
             )
         if isinstance(ipc.public_ip, Unknown):
             could_add.append(f"whether NIC {nic.origin.name} has a public IP is unknown")
@@ -67,15 +72,22 @@ def egress_step(
         if lb is not None:
             outcome, detail = lb
             if outcome is Outcome.PASS:
-                return Step("egress", f"Internet next hop: {detail}", Outcome.PASS, nic.origin.urn)
+                return Step(
+                    StepKind.EGRESS,
+                    Sentence(Say.EGRESS_LOAD_BALANCER, reason=detail),
+                    Outcome.PASS,
+                    nic.origin.urn,
+                    hop=here,
+                )
             if outcome is Outcome.BLOCK:
                 step = Step(
-                    "egress",
-                    f"Internet next hop: {detail}, so the VM has no outbound access (docs/rules.md#explicit-outbound)",
+                    StepKind.EGRESS,
+                    Sentence(Say.EGRESS_LOAD_BALANCER_NONE, reason=detail),
                     Outcome.BLOCK,
                     nic.origin.urn,
                     fix=nat_gateway_fix(subnet),
                     finding=Finding.NO_OUTBOUND,
+                    hop=here,
                 )
                 return _settled(step, could_add, could_remove)
             if outcome is Outcome.UNKNOWN:
@@ -85,13 +97,13 @@ def egress_step(
         access = False
     if access is False:
         step = Step(
-            "egress",
-            f"subnet {subnet.origin.name} is private (defaultOutboundAccess: false) with no NAT gateway or public IP: "
-            "Windows activation needs explicit outbound (docs/rules.md#explicit-outbound)",
+            StepKind.EGRESS,
+            Sentence(Say.EGRESS_PRIVATE_SUBNET, subject=subnet.origin.name),
             Outcome.BLOCK,
             subnet.origin.urn,
             fix=nat_gateway_fix(subnet),
             finding=Finding.NO_OUTBOUND,
+            hop=here,
         )
         return _settled(step, could_add, could_remove)
     if isinstance(access, Unknown):
@@ -102,19 +114,21 @@ def egress_step(
         )
     if scale_set_flexible is Tri.YES:
         step = Step(
-            "egress",
-            "Flexible-orchestration scale sets never get default outbound access (docs/rules.md#explicit-outbound)",
+            StepKind.EGRESS,
+            Sentence(Say.EGRESS_FLEXIBLE),
             Outcome.BLOCK,
             subnet.origin.urn,
             fix=nat_gateway_fix(subnet),
             finding=Finding.NO_OUTBOUND,
+            hop=here,
         )
         return _settled(step, could_add, could_remove)
     step = Step(
-        "egress",
-        f"Internet next hop: default outbound access of subnet {subnet.origin.name} (Azure public IP)",
+        StepKind.EGRESS,
+        Sentence(Say.EGRESS_DEFAULT, subject=subnet.origin.name),
         Outcome.PASS,
         subnet.origin.urn,
+        hop=here,
     )
     return _settled(step, could_add, could_remove)
 
@@ -125,12 +139,13 @@ def _settled(step: Step, could_add: list[str], could_remove: list[str]) -> Step:
     if not doubts:
         return step
     return Step(
-        "egress",
-        f"{step.detail}; but {'; '.join(doubts)}",
+        StepKind.EGRESS,
+        Sentence(Say.EGRESS_DOUBTS, values=tuple(doubts), base=step.what),
         Outcome.UNKNOWN,
         step.urn,
         settle="make the outbound settings known at preview",
         finding=Finding.UNKNOWN_OUTBOUND,
+        hop=step.hop,
     )
 
 

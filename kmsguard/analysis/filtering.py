@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from kmsguard.analysis.fixes import nsg_rule_code
+from kmsguard.analysis.fixes import free_name, nsg_rule_code
 from kmsguard.analysis.match import (
     IPv4Address,
     IPv4Network,
@@ -26,11 +26,11 @@ from kmsguard.analysis.match import (
     tri_all,
     tri_any,
 )
-from kmsguard.analysis.verdict import Fix, Outcome, Step
+from kmsguard.analysis.trace import RuleKind, RuleRef
+from kmsguard.analysis.verdict import Fix
+from kmsguard.analysis.wording import rule_text
 from kmsguard.catalog import KMS_PORT
-from kmsguard.findings import Finding
 from kmsguard.model import (
-    NOT_DEPLOYED,
     AddressMatch,
     AdminRule,
     NetworkSecurityGroup,
@@ -97,6 +97,7 @@ class Decision:
     rule: str  # description of the deciding rule ("" when undecided)
     rule_priority: int | None
     why: tuple[str, ...]  # reasons for uncertainty
+    ref: RuleRef | None = None  # the deciding rule, when the walk was given references
 
     @property
     def decided(self) -> str | None:
@@ -272,11 +273,20 @@ class _Candidate:
     neither the source nor the destination (direction, protocol, ports) are already decided."""
 
     rule: SecurityRule
-    desc: str
+    label: RuleRef | str  # how a trace names the rule
     priority: int | None
     access: frozenset[str]
     fixed: Tri  # direction, protocol, destination port, source ports (never NO: those are dropped)
     fixed_why: tuple[str, ...]
+
+    # Named only when the walk reaches the rule: most rules of a large NSG never are.
+    @property
+    def desc(self) -> str:
+        return rule_text(self.label) if isinstance(self.label, RuleRef) else self.label
+
+    @property
+    def ref(self) -> RuleRef | None:
+        return self.label if isinstance(self.label, RuleRef) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,16 +299,17 @@ class CompiledRules:
     ordered: tuple[_Candidate, ...]
 
 
-def compile_rules(rules: Iterable[tuple[SecurityRule, str]]) -> CompiledRules:
+def compile_rules(rules: Iterable[tuple[SecurityRule, RuleRef | str]]) -> CompiledRules:
+    """``rules`` pairs each rule with how a trace names it: a reference, or a ready description."""
     unordered: list[_Candidate] = []
     ordered: list[_Candidate] = []
-    for rule, desc in rules:
+    for rule, label in rules:
         why: list[str] = []
         fixed = _fixed_part(rule, why)
         if fixed is Tri.NO:
             continue
         priority = _priority(rule.priority)
-        candidate = _Candidate(rule, desc, priority, _access(rule.access), fixed, tuple(why))
+        candidate = _Candidate(rule, label, priority, _access(rule.access), fixed, tuple(why))
         (unordered if priority is None else ordered).append(candidate)
     ordered.sort(key=lambda c: c.priority or 0)  # stable: equal priorities keep the list order
     return CompiledRules(tuple(unordered), tuple(ordered))
@@ -360,23 +371,33 @@ def _walk(reachable: tuple[_Reachable, _Reachable], src: FlowSource) -> Decision
         possible |= acts
         if m is Tri.YES:
             why.extend(f"{c.desc}: {w}" for w in local)
-            return Decision(frozenset(possible), c.desc, c.priority, tuple(why))
+            return Decision(frozenset(possible), c.desc, c.priority, tuple(why), c.ref)
         why.append(f"{c.desc} may match ({', '.join(local) or 'unknown field'})")
     return Decision(frozenset(possible), "", None, tuple(why))
 
 
-def first_match(rules: Iterable[tuple[SecurityRule, str]], ip: IPv4Address, src: FlowSource) -> Decision:
+def first_match(
+    rules: Iterable[tuple[SecurityRule, RuleRef | str]], ip: IPv4Address, src: FlowSource
+) -> Decision:
     """Walk (rule, description) pairs; unknown priorities are checked first since they may come first."""
     return _walk(_toward(compile_rules(rules), ip, src), src)
 
 
-def nsg_rules(nsg: NetworkSecurityGroup) -> list[tuple[SecurityRule, str]] | Unknown:
+def nsg_rules(nsg: NetworkSecurityGroup) -> list[tuple[SecurityRule, RuleRef | str]] | Unknown:
     if isinstance(nsg.rules, Unknown):
         return nsg.rules
-    custom = [(r, f"NSG {nsg.origin.name} rule {_prio_text(r)} {r.name}") for r in nsg.rules]
-    return custom + [
-        (r, f"NSG {nsg.origin.name} default rule {r.priority} {r.name}") for r in DEFAULT_OUTBOUND
-    ]
+    custom: list[tuple[SecurityRule, RuleRef | str]] = [(r, nsg_rule_ref(nsg, r)) for r in nsg.rules]
+    return custom + [(r, nsg_rule_ref(nsg, r, default=True)) for r in DEFAULT_OUTBOUND]
+
+
+def nsg_rule_ref(nsg: NetworkSecurityGroup, rule: SecurityRule, default: bool = False) -> RuleRef:
+    return RuleRef(
+        RuleKind.NSG_DEFAULT if default else RuleKind.NSG,
+        nsg.origin.name,
+        rule.name,
+        _priority(rule.priority),
+        rule.access if isinstance(rule.access, str) else None,
+    )
 
 
 def _prio_text(rule: SecurityRule) -> str:
@@ -432,24 +453,28 @@ def evaluate_nsg(
 
 def lkm_denies(
     nsg: NetworkSecurityGroup, ip: IPv4Address, src: FlowSource, memo: Memo | None = None
-) -> tuple[Tri, str, SecurityRule | None]:
+) -> tuple[Tri, RuleRef | None, SecurityRule | None, str]:
     """§4.5: an outbound Deny to AzurePlatformLKM overrides the KMS platform rule (R4.1).
 
     Per the doc, any such Deny that matches the flow counts, whether or not it is the first match.
+    Returns the match, the rule that may deny (as a trace names it, and as written), and why the
+    answer is unknown when no rule can be named.
     """
     if isinstance(nsg.rules, Unknown):
-        return Tri.MAYBE, f"NSG {nsg.origin.name}: rules unknown ({nsg.rules.why})", None
-    result, found, rule_found = Tri.NO, "", None
+        return Tri.MAYBE, None, None, f"rules unknown ({nsg.rules.why})"
+    result: Tri = Tri.NO
+    found: RuleRef | None = None
+    rule_found: SecurityRule | None = None
     for rule, fixed in compiled_nsg(nsg, memo).lkm:
         why: list[str] = []
         m = tri_all([fixed, match_source(rule.source_address_prefixes, src, why, "source")])
         if m > result:
             result = m
-            found = f"NSG {nsg.origin.name} rule {_prio_text(rule)} {rule.name}"
+            found = nsg_rule_ref(nsg, rule)
             rule_found = rule
             if m is Tri.YES:
                 break
-    return result, found, rule_found
+    return result, found, rule_found, ""
 
 
 def _lkm_candidates(rules: tuple[SecurityRule, ...]) -> tuple[tuple[SecurityRule, Tri], ...]:
@@ -528,7 +553,7 @@ def _compiled_admin(rules: Sequence[tuple[AdminRule, bool]], memo: Memo | None) 
         # The entry holds the rules, so their ids cannot be reused while it is cached.
         if isinstance(hit, tuple) and all(a is b for (a, _), b in zip(rules, hit[0], strict=True)):
             return cast(CompiledFilter, hit[1])
-    pairs = []
+    pairs: list[tuple[SecurityRule, RuleRef | str]] = []
     for rule, certain in rules:
         sr = admin_as_security_rule(rule)
         if not certain:
@@ -543,12 +568,20 @@ def _compiled_admin(rules: Sequence[tuple[AdminRule, bool]], memo: Memo | None) 
                 sr.destination_address_prefixes,
                 sr.destination_port_ranges,
             )
-        desc = f"AVNM admin rule {rule.origin.name}"
-        if not certain and isinstance(rule.vnets, Unknown) and rule.vnets.why.startswith(NOT_DEPLOYED):
+        note = ""
+        if not certain and rule.undeployed:
             # Not deployed by this stack: it does not apply now, but a commit outside the stack (CLI,
             # portal) would apply it, so it still may match (unknown is never a pass).
-            desc += f" ({rule.vnets.why})"
-        pairs.append((sr, desc))
+            note = rule.undeployed
+        ref = RuleRef(
+            RuleKind.ADMIN,
+            "",
+            rule.origin.name,
+            _priority(sr.priority),
+            sr.access if isinstance(sr.access, str) else None,
+            note=note,
+        )
+        pairs.append((sr, ref))
     compiled = CompiledFilter(compile_rules(pairs), (), {})
     if memo is not None:
         memo[key] = (tuple(rule for rule, _ in rules), compiled)
@@ -574,11 +607,14 @@ def nsg_allow_fix(nsg: NetworkSecurityGroup, before: int | None, ips: Sequence[s
         return Fix(
             "add-nsg-rule", nsg.origin.name, nsg.origin.urn, detail, data={"nsg": nsg.key, "priority": None}
         )
+    name = free_name(
+        "allow-kms-activation", () if isinstance(nsg.rules, Unknown) else (r.name for r in nsg.rules)
+    )
     detail = (
-        f"NSG {nsg.origin.name}: add outbound rule allow-kms-activation, priority {priority}: Allow TCP "
+        f"NSG {nsg.origin.name}: add outbound rule {name}, priority {priority}: Allow TCP "
         f"{KMS_PORT} to {', '.join(prefixes)}"
     )
-    code = nsg_rule_code(nsg, "allow-kms-activation", priority, prefixes)
+    code = nsg_rule_code(nsg, name, priority, prefixes)
     return Fix(
         "add-nsg-rule",
         nsg.origin.name,
@@ -588,7 +624,7 @@ def nsg_allow_fix(nsg: NetworkSecurityGroup, before: int | None, ips: Sequence[s
         {
             "nsg": nsg.key,
             "priority": priority,
-            "name": "allow-kms-activation",
+            "name": name,
             "destinationAddressPrefixes": prefixes,
         },
     )
@@ -605,19 +641,4 @@ def lkm_fix(nsg: NetworkSecurityGroup, rule: SecurityRule) -> Fix:
         rule.urn or nsg.origin.urn,
         detail,
         data={"nsg": nsg.key, "rule": rule.name},
-    )
-
-
-def step_for(decision: Decision, what: str) -> Step:
-    """A trace step for a decided or undecided filter walk."""
-    act = decision.decided
-    if act == DENY:
-        return Step("nsg", f"{decision.rule}: denied", Outcome.BLOCK, finding=Finding.NSG_DENY)
-    if act in (ALLOW, ALWAYS_ALLOW):
-        return Step("nsg", f"{decision.rule}: allowed", Outcome.PASS)
-    return Step(
-        "nsg",
-        f"{what}: cannot tell whether TCP {KMS_PORT} is allowed ({'; '.join(decision.why) or 'rules unknown'})",
-        Outcome.UNKNOWN,
-        finding=Finding.UNKNOWN_FILTERING,
     )

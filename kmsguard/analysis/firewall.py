@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from typing import cast
 
 from kmsguard.analysis.filtering import ALLOW, DENY, FlowSource, match_source
-from kmsguard.analysis.fixes import firewall_classic_code, firewall_policy_code
+from kmsguard.analysis.fixes import firewall_classic_code, firewall_policy_code, free_name
 from kmsguard.analysis.index import NetworkIndex
 from kmsguard.analysis.match import IPv4Address, Tri, canonical, parse_prefix, port_matches, tri_all, tri_any
+from kmsguard.analysis.trace import RuleKind, RuleRef, Say, Sentence, StepKind
 from kmsguard.analysis.verdict import Fix, Outcome, Step
+from kmsguard.analysis.wording import rule_text
 from kmsguard.catalog import KMS_PORT, Cloud
 from kmsguard.findings import Finding
 from kmsguard.model import (
@@ -325,7 +327,7 @@ def firewall_decision(
     ip: IPv4Address,
     src: FlowSource,
     fqdn_ips: dict[str, tuple[str, ...]] | None,
-) -> tuple[frozenset[str], str, OrderedCollection | None, list[str]]:
+) -> tuple[frozenset[str], RuleRef | None, OrderedCollection | None, list[str]]:
     """Possible actions for the KMS flow, the deciding rule, its collection, and uncertainty reasons."""
     problems, steps = _plan(index, fw, ip, fqdn_ips)
     possible: set[str] = set()
@@ -363,19 +365,23 @@ def firewall_decision(
             why.extend(w for w in local if "#firewall-fqdn-rules" in w)
             continue
         possible |= step.acts
-        desc = (
-            f"firewall policy {oc.policy} rule collection group {oc.group} collection {oc.collection.name} rule {rule.name}"
-            if oc.group != "classic"
-            else f"firewall {oc.policy} network rule collection {oc.collection.name} rule {rule.name}"
+        ref = RuleRef(
+            RuleKind.FIREWALL_POLICY if oc.group != "classic" else RuleKind.FIREWALL_CLASSIC,
+            oc.policy,
+            rule.name,
+            oc.group_priority,
+            "Allow" if step.acts == {ALLOW} else "Deny" if step.acts == {DENY} else None,
+            group=oc.group if oc.group != "classic" else "",
+            collection=oc.collection.name,
         )
         if m is Tri.YES:
-            return frozenset(possible), desc, oc, why
-        why.append(f"{desc} may match ({', '.join(local)})")
+            return frozenset(possible), ref, oc, why
+        why.append(f"{rule_text(ref)} may match ({', '.join(local)})")
     possible.add(DENY)
-    return frozenset(possible), "", None, why
+    return frozenset(possible), None, None, why
 
 
-def snat_applies(index: NetworkIndex, fw: AzureFirewall, ip: IPv4Address) -> tuple[Tri, str]:
+def snat_applies(index: NetworkIndex, fw: AzureFirewall, ip: IPv4Address) -> tuple[Tri, Sentence | None]:
     """§6.4: the firewall SNATs public destinations unless snat.privateRanges covers them."""
     ranges: object = fw.snat_private_ranges
     origin = f"firewall {fw.origin.name}"
@@ -384,23 +390,20 @@ def snat_applies(index: NetworkIndex, fw: AzureFirewall, ip: IPv4Address) -> tup
         if policy is not None:
             ranges, origin = policy.snat_private_ranges, f"firewall policy {policy.origin.name}"
     if ranges is None:
-        return Tri.YES, ""
+        return Tri.YES, None
     if isinstance(ranges, Unknown):
-        return Tri.MAYBE, f"{origin} snat.privateRanges unknown"
+        return Tri.MAYBE, Sentence(Say.SNAT_UNCERTAIN, subject=origin, reason="unknown")
     for r in ranges:  # type: ignore[attr-defined]
         if isinstance(r, Unknown):
-            return Tri.MAYBE, f"{origin} snat.privateRanges item unknown"
+            return Tri.MAYBE, Sentence(Say.SNAT_UNCERTAIN, subject=origin, reason="item unknown")
         if canonical(r) == "ianaprivateranges":
             continue
         net = parse_prefix(r)
         if net is None:
-            return Tri.MAYBE, f"{origin} snat.privateRanges {r!r} is not a prefix"
+            return Tri.MAYBE, Sentence(Say.SNAT_UNCERTAIN, subject=origin, reason=f"{r!r} is not a prefix")
         if ip in net:
-            return (
-                Tri.NO,
-                f"{origin} snat.privateRanges contains {net}, so {ip} is not SNATed to a public IP (docs/rules.md#firewall-snat)",
-            )
-    return Tri.YES, ""
+            return Tri.NO, Sentence(Say.SNAT_EXCLUDED, subject=origin, ip=str(ip), values=(str(net),))
+    return Tri.YES, None
 
 
 # §6.1 [F2]: rule collection groups, and classic rule collections, have priorities 100–65000, lower
@@ -429,25 +432,30 @@ def firewall_rule_fix(
             else set()
         )
         priority = _free_priority(before if isinstance(before, int) else None, used)
+        name = free_name(
+            "kms-activation",
+            () if isinstance(fw.classic_collections, Unknown) else (c.name for c in fw.classic_collections),
+        )
         data: dict[str, object] = {
             "firewall": fw.key,
             "policy": None,
             "priority": priority,
             "ips": ips,
             "sources": sources,
+            "name": name,
         }
         if priority is None:
             detail = (
                 f"firewall {fw.origin.name}: no free priority before the denying network rule collection "
                 f"{deciding.collection.name if deciding else ''} (priority {before}); renumber it, then add a network "
-                f"rule collection kms-activation (Allow) with {rule}"
+                f"rule collection {name} (Allow) with {rule}"
             )
             return Fix("add-firewall-rule", fw.origin.name, fw.origin.urn, detail, data=data)
         detail = (
-            f"firewall {fw.origin.name}: add a network rule collection kms-activation (Allow, priority "
+            f"firewall {fw.origin.name}: add a network rule collection {name} (Allow, priority "
             f"{priority}) with {rule}"
         )
-        code = firewall_classic_code(fw.origin.name, priority, sources, ips)
+        code = firewall_classic_code(fw.origin.name, priority, sources, ips, name)
         return Fix("add-firewall-rule", fw.origin.name, fw.origin.urn, detail, code, data)
     # The rule that decides may sit in a base (parent) policy, whose groups come before the child's:
     # no group in the child can sort before it, so the allow goes where the deny is (§6.1, F2).
@@ -469,16 +477,29 @@ def firewall_rule_fix(
             f" (the base policy of {own.origin.name if own else fw.policy}, whose rule collection groups come "
             f"before the child's; the new group applies to every policy based on {pname})"
         )
-    data = {"firewall": fw.key, "policy": target_key, "priority": priority, "ips": ips, "sources": sources}
+    name = free_name(
+        "kms-activation",
+        (g.name for g in policy.rule_collection_groups)
+        if policy is not None and not isinstance(policy.rule_collection_groups, Unknown)
+        else (),
+    )
+    data = {
+        "firewall": fw.key,
+        "policy": target_key,
+        "priority": priority,
+        "ips": ips,
+        "sources": sources,
+        "name": name,
+    }
     if priority is None:
         detail = (
             f"firewall policy {pname}{inherited}: no free priority before the denying rule collection group "
             f"{deciding.group if deciding else ''} (priority {before}); renumber it, then add a rule collection group "
-            f"kms-activation with a network rule collection (Allow) and {rule}"
+            f"{name} with a network rule collection (Allow) and {rule}"
         )
         return Fix("add-firewall-rule", pname, purn, detail, data=data)
     detail = (
-        f"firewall policy {pname}{inherited}: add rule collection group kms-activation (priority {priority}) with "
+        f"firewall policy {pname}{inherited}: add rule collection group {name} (priority {priority}) with "
         f"a network rule collection (Allow) and {rule}"
     )
     return Fix(
@@ -486,7 +507,7 @@ def firewall_rule_fix(
         pname,
         purn,
         detail,
-        firewall_policy_code(pname, priority, sources, ips),
+        firewall_policy_code(pname, priority, sources, ips, name),
         data,
     )
 
@@ -504,20 +525,22 @@ def _free_priority(before: int | None, used: set[int]) -> int | None:
 def public_ip_step(fw: AzureFirewall) -> Step | None:
     if isinstance(fw.public_ip_count, Unknown):
         return Step(
-            "firewall",
-            f"Azure Firewall {fw.origin.name}: whether it has a data-path public IP is unknown",
+            StepKind.FIREWALL,
+            Sentence(Say.FIREWALL_PIP_UNKNOWN, subject=fw.origin.name),
             Outcome.UNKNOWN,
             fw.origin.urn,
             settle="make the firewall's IP configurations known",
             finding=Finding.UNKNOWN_FIREWALL,
+            hop=fw.key,
         )
     if fw.public_ip_count == 0:
         return Step(
-            "firewall",
-            f"Azure Firewall {fw.origin.name} has no data-path public IP; direct egress is not documented (docs/rules.md#firewall-forced-tunneling)",
+            StepKind.FIREWALL,
+            Sentence(Say.FIREWALL_NO_PIP, subject=fw.origin.name),
             Outcome.UNKNOWN,
             fw.origin.urn,
             settle="give the firewall a public IP, or route KMS IPs to Internet on AzureFirewallSubnet",
             finding=Finding.UNKNOWN_FIREWALL,
+            hop=fw.key,
         )
     return None

@@ -55,6 +55,16 @@ def logical_name(*parts: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(p for p in parts if p)).strip("-") or "kms"
 
 
+def free_name(base: str, taken: Iterable[object]) -> str:
+    """``base``, or ``base-2``, ``base-3`` … when a sibling already has the name: Azure names a rule
+    collection, rule collection group or security rule by its name among its siblings, so a second
+    fix pasted after the first must not reuse it."""
+    names = {t.lower() for t in taken if isinstance(t, str)}
+    if base.lower() not in names:
+        return base
+    return next(f"{base}-{n}" for n in range(2, len(names) + 3) if f"{base}-{n}".lower() not in names)
+
+
 def py(value: object) -> str:
     """A Python literal for strings, ints and lists of them (JSON spelling is valid Python here)."""
     return json.dumps(value)
@@ -202,11 +212,13 @@ def nat_gateway_code(subnet_name: str) -> str:
     )
 
 
-def firewall_policy_code(policy_name: str, priority: int, sources: Sequence[str], ips: Sequence[str]) -> str:
+def firewall_policy_code(
+    policy_name: str, priority: int, sources: Sequence[str], ips: Sequence[str], name: str = "kms-activation"
+) -> str:
     """A rule collection group with one network rule collection allowing TCP 1688 to the KMS IPs."""
     return (
-        f"{NET}.FirewallPolicyRuleCollectionGroup({py(logical_name(policy_name, 'kms-activation'))}, "
-        f'resource_group_name=rg.name, firewall_policy_name=policy.name, rule_collection_group_name="kms-activation", '
+        f"{NET}.FirewallPolicyRuleCollectionGroup({py(logical_name(policy_name, name))}, "
+        f"resource_group_name=rg.name, firewall_policy_name=policy.name, rule_collection_group_name={py(name)}, "
         f"priority={priority}, rule_collections=[{NET}.FirewallPolicyFilterRuleCollectionArgs("
         f'rule_collection_type="FirewallPolicyFilterRuleCollection", name="kms-activation", priority=100, '
         f'action={NET}.FirewallPolicyFilterRuleCollectionActionArgs(type="Allow"), rules=[{NET}.NetworkRuleArgs('
@@ -217,11 +229,15 @@ def firewall_policy_code(policy_name: str, priority: int, sources: Sequence[str]
 
 
 def firewall_classic_code(
-    firewall_name: str, priority: int, sources: Sequence[str], ips: Sequence[str]
+    firewall_name: str,
+    priority: int,
+    sources: Sequence[str],
+    ips: Sequence[str],
+    name: str = "kms-activation",
 ) -> str:
     """A classic network rule collection on the firewall itself (no firewall policy)."""
     return (
-        f'network_rule_collections=[..., {NET}.AzureFirewallNetworkRuleCollectionArgs(name="kms-activation", '
+        f"network_rule_collections=[..., {NET}.AzureFirewallNetworkRuleCollectionArgs(name={py(name)}, "
         f'priority={priority}, action={NET}.AzureFirewallRCActionArgs(type="Allow"), '
         f'rules=[{NET}.AzureFirewallNetworkRuleArgs(name="allow-kms", protocols=["TCP"], '
         f"source_addresses={py(list(sources))}, destination_addresses={py(list(ips))}, "
@@ -371,12 +387,15 @@ def apply(network: Network, fixes: Iterable[Fix]) -> Network:
             fw_rule = FirewallNetworkRule(
                 "allow-kms", ("TCP",), _strs(d, "sources"), (), _strs(d, "ips"), (), (), ("1688",)
             )
-            collection = FirewallRuleCollection("kms-activation", 100, "network", "Allow", (fw_rule,))
+            name = str(d.get("name") or "kms-activation")
+            collection = FirewallRuleCollection(name, 100, "network", "Allow", (fw_rule,))
             policy_key = d.get("policy")
             if isinstance(policy_key, str) and policy_key in policies:
                 policy = policies[policy_key]
                 if not isinstance(policy.rule_collection_groups, Unknown):
-                    group = FirewallRuleCollectionGroup("kms-activation", _int(d, "priority"), (collection,))
+                    group = FirewallRuleCollectionGroup(
+                        name, _int(d, "priority"), (dataclasses.replace(collection, name="kms-activation"),)
+                    )
                     policies[policy_key] = dataclasses.replace(
                         # Last in the list: its priority alone must put it first (a tie never wins by position).
                         policy,

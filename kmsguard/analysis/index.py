@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 from kmsguard.analysis.match import Tri, canonical
 from kmsguard.model import (
@@ -26,6 +27,8 @@ from kmsguard.model import (
     VirtualNetwork,
     VirtualNetworkGateway,
 )
+
+T = TypeVar("T")
 
 # The Network fields ``NetworkIndex.build`` reads, and those the memoised effective routes depend on.
 _INDEXED = (
@@ -96,6 +99,19 @@ class NetworkIndex:
             found = self.memo[kind] = {}
         return found
 
+    def remember(self, kind: str, key: object, owner: object, compute: Callable[[], T]) -> T:
+        """``compute()``, remembered under ``key`` for as long as ``owner`` (the object the result
+        is about, whose ``id`` the key holds) is the one in the entry. The entry keeps ``owner``
+        alive, so its id is never reused by another object, and the entry stays valid in every
+        copy of the index that shares the memo (``derive``)."""
+        cache = self.cache(kind)
+        hit = cache.get(key)
+        if isinstance(hit, tuple) and hit[0] is owner:
+            return cast(T, hit[1])
+        value = compute()
+        cache[key] = (owner, value)
+        return value
+
     def derive(self, network: Network) -> NetworkIndex:
         """The index of ``network``, a copy of this index's network with a few entries replaced (the
         repair loop re-analyses one subnet after each round of fixes). What the changes cannot
@@ -112,8 +128,9 @@ class NetworkIndex:
         keep_subnet_routes = all(_same(getattr(old, f), getattr(network, f)) for f in _AROUND_SUBNET_ROUTES)
         for kind, entries in self.memo.items():
             # Shared, not copied: these are keyed by (and hold) the objects they were computed from
-            # (firewall._plan, filtering.compiled_nsg, path._nsg_decision, path._select), so they
-            # hold in any copy; the route memos also need the routing part of the network unchanged.
+            # (firewall._plan, filtering.compiled_nsg, steps.filtering._nsg_decision,
+            # source.select_route), so they hold in any copy; the route memos also need the routing
+            # part of the network unchanged.
             if (
                 kind in _BY_IDENTITY
                 or (kind == "subnet-routes" and keep_subnet_routes)

@@ -146,3 +146,8 @@ def covers_all(prefix: IPv4Network, sources: Sequence[IPv4Network]) -> Tri:
 def canonical(value: str) -> str:
     """Enum strings compare case-insensitively (azure-native accepts any casing)."""
     return value.strip().lower()
+
+
+def ip_sort_key(text: str) -> tuple[int, ...]:
+    """Dotted IPv4 text in numeric order (fixes list KMS IPs that way)."""
+    return tuple(int(p) for p in text.split("."))

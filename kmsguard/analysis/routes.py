@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from kmsguard.analysis.match import IPv4Address, IPv4Network, canonical, looks_like_address, parse_prefix
+from kmsguard.analysis.trace import RouteRef
+from kmsguard.analysis.wording import route_text
 from kmsguard.model import Network, Route, RouteTable, Subnet, Unknown, VirtualNetwork
 from kmsguard.model.network import MaybeRef, MaybeStr
 
@@ -81,11 +83,20 @@ class EffectiveRoute:
         """What the route does, for comparing outcomes of competing routes."""
         return (self.next_hop_type, self.next_hop_ip, self.next_hop_resource)
 
+    @property
+    def ref(self) -> RouteRef:
+        """The route as a trace records it."""
+        return RouteRef(
+            self.origin,
+            self.prefix_text,
+            self.next_hop_type if isinstance(self.next_hop_type, str) else None,
+            self.next_hop_ip if isinstance(self.next_hop_ip, str) else None,
+            self.route_name,
+            self.source.name.lower(),
+        )
+
     def describe(self) -> str:
-        hop = str(self.next_hop_type) if not isinstance(self.next_hop_type, Unknown) else "unknown next hop"
-        if isinstance(self.next_hop_ip, str):
-            hop += f" {self.next_hop_ip}"
-        return f"{self.origin}: {self.prefix_text} → {hop}"
+        return route_text(self.ref)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,10 @@ from typing import Any
 from kmsguard.analysis import fixes as fixmod
 from kmsguard.analysis.index import NetworkIndex
 from kmsguard.analysis.match import canonical, parse_prefix
-from kmsguard.analysis.path import build_source, evaluate_endpoint
+from kmsguard.analysis.path import evaluate_endpoint
 from kmsguard.analysis.settings import Settings
+from kmsguard.analysis.source import build_source
+from kmsguard.analysis.trace import Say, Sentence, StepKind
 from kmsguard.analysis.verdict import (
     EndpointResult,
     Fix,
@@ -126,12 +128,13 @@ def cloud_for(
             None,
             "",
             Step(
-                "cloud",
-                f"the VNet of subnet {subnet.origin.name} is unknown or outside the stack, so its location and cloud are unknown",
+                StepKind.CLOUD,
+                Sentence(Say.CLOUD_VNET_UNKNOWN, subject=subnet.origin.name),
                 Outcome.UNKNOWN,
                 subnet.origin.urn,
                 settle="declare the VNet in the stack or set the cloud in config",
                 finding=Finding.UNKNOWN_CLOUD,
+                hop=_hop(subnet),
             ),
         )
     if not isinstance(location, str) or not location.strip():
@@ -140,12 +143,13 @@ def cloud_for(
             None,
             "",
             Step(
-                "cloud",
-                f"location of VNet {vnet.origin.name} is unknown ({why})",
+                StepKind.CLOUD,
+                Sentence(Say.CLOUD_LOCATION_UNKNOWN, subject=vnet.origin.name, reason=why),
                 Outcome.UNKNOWN,
                 vnet.origin.urn,
                 settle="set the location explicitly, or set the cloud in config",
                 finding=Finding.UNKNOWN_CLOUD,
+                hop=_hop(subnet),
             ),
         )
     name = catalog.cloud_of_location(location)
@@ -157,12 +161,13 @@ def cloud_for(
             None,
             location,
             Step(
-                "cloud",
-                f"location {location}: {note} (docs/rules.md#location-to-cloud)",
+                StepKind.CLOUD,
+                Sentence(Say.CLOUD_LOCATION_UNMAPPED, subject=location, reason=note),
                 Outcome.UNKNOWN,
                 vnet.origin.urn,
                 settle="set the cloud and extraEndpoints in config",
                 finding=Finding.UNKNOWN_CLOUD,
+                hop=_hop(subnet),
             ),
         )
     return catalog.cloud(name), location, None
@@ -192,14 +197,15 @@ def analyze_subnet(index: NetworkIndex, subnet: Subnet, settings: Settings, cata
     reason = exclusion(index, subnet, settings)
     if reason:
         loc = vnet.location if vnet is not None and isinstance(vnet.location, str) else ""
-        return result(loc, "", Verdict.EXCLUDED, notes=(Step("scope", reason),))
+        excluded = Step(StepKind.SCOPE, Sentence(Say.SCOPE_EXCLUDED, reason=reason), hop=_hop(subnet))
+        return result(loc, "", Verdict.EXCLUDED, notes=(excluded,))
     cloud, location, cloud_step = cloud_for(subnet, vnet, settings, catalog)
     if cloud is None:
         assert cloud_step is not None
         return result(location, "", Verdict.UNKNOWN, notes=(cloud_step,))
     endpoints, nics = _evaluate(index, subnet, cloud, settings)
     by_nics = _judged_by_nics(index, subnet, settings, nics)
-    scope_notes = _scope_notes(settings, endpoints, nics, by_nics)
+    scope_notes = _scope_notes(settings, endpoints, nics, by_nics, _hop(subnet))
     if by_nics:
         # The subnet-level source stands for "any VM of the subnet", including one without its own
         # egress; with scope windows-vm-subnets only the Windows VMs in the stack count, and each
@@ -223,19 +229,22 @@ def analyze_subnet(index: NetworkIndex, subnet: Subnet, settings: Settings, cata
     )
 
 
+def _hop(subnet: Subnet) -> str:
+    """The subnet as a trace hop (see ``Step.hop``)."""
+    return subnet.key
+
+
 def _notes(index: NetworkIndex, subnet: Subnet, cloud: Cloud, location: str) -> tuple[Step, ...]:
     notes = []
     if cloud.closed:
         notes.append(
-            Step(
-                "cloud",
-                f"{cloud.display_name}: this cloud is closed; its KMS endpoint is kept for old templates (docs/rules.md#location-to-cloud)",
-                Outcome.INFO,
-            )
+            Step(StepKind.CLOUD, Sentence(Say.CLOUD_CLOSED, subject=cloud.display_name), hop=_hop(subnet))
         )
     note = index and location and load_catalog().location_note(location)
     if note:
-        notes.append(Step("cloud", f"location {location}: {note}", Outcome.INFO))
+        notes.append(
+            Step(StepKind.CLOUD, Sentence(Say.LOCATION_NOTE, subject=location, reason=note), hop=_hop(subnet))
+        )
     return tuple(notes)
 
 
@@ -303,38 +312,25 @@ def _scope_notes(
     endpoints: tuple[EndpointResult, ...],
     nics: tuple[NicResult, ...],
     by_nics: bool,
+    hop: str,
 ) -> tuple[Step, ...]:
     """Say which source decides the subnet when its own path and its VMs' NICs disagree."""
     if not nics:
         return ()
     names = ", ".join(dict.fromkeys(n.name for n in nics))
     if by_nics:
-        return (
-            Step(
-                "scope",
-                f"scope windows-vm-subnets: judged by the Windows VMs' own NICs ({names}), each with its own egress "
-                "(instance public IP, load balancer outbound rule, scale set); a VM added later without its own "
-                "egress is not judged",
-            ),
-        )
+        return (Step(StepKind.SCOPE, Sentence(Say.SCOPE_BY_NICS, subject=names), hop=hop),)
     if settings.scope == "windows-vm-subnets":
-        return (
-            Step(
-                "scope",
-                "scope windows-vm-subnets: a Windows VM whose NICs are not in the stack may be in this subnet, so it "
-                "is also judged as a VM without its own egress",
-            ),
-        )
+        return (Step(StepKind.SCOPE, Sentence(Say.SCOPE_NICS_UNSEEN), hop=hop),)
     own = worst(e.verdict for e in endpoints)
     theirs = worst(n.verdict for n in nics)
     if _RANK[own] <= _RANK[theirs]:
         return ()
     return (
         Step(
-            "scope",
-            f"scope all-subnets: judged for any VM of the subnet, including a new VM without its own egress "
-            f"(instance public IP, load balancer outbound rule), which is {own}; the NICs in the stack ({names}) "
-            f"are {theirs} (scope windows-vm-subnets judges only those)",
+            StepKind.SCOPE,
+            Sentence(Say.SCOPE_ALL_SUBNETS, subject=names, values=(str(own), str(theirs))),
+            hop=hop,
         ),
     )
 
@@ -398,7 +394,7 @@ def _if_here(result: EndpointResult, nic_name: str) -> EndpointResult:
     trace = tuple(
         dataclasses.replace(
             s,
-            detail=f"{s.detail} (if NIC {nic_name}, whose subnet is unknown, is in this subnet)",
+            what=Sentence(Say.IF_NIC_HERE, subject=nic_name, base=s.what),
             outcome=Outcome.UNKNOWN,
             settle="make the NIC's subnet known",
         )

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from kmsguard.analysis.trace import Sentence, StepKind
+from kmsguard.analysis.wording import sentence
 from kmsguard.findings import Finding
 
 
@@ -42,8 +44,11 @@ class Fix:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    kind: str  # cloud | dns | admin-rule | nsg | route | firewall | appliance | egress | input
-    detail: str
+    """One step of a trace: its stage, what decided it (``what``) and the hop it happens on."""
+
+    kind: StepKind
+    # The typed detail; a plain string is accepted for hand-built traces and is its own text.
+    what: Sentence | str
     outcome: Outcome = Outcome.INFO
     urn: str | None = None
     # For unknown steps: what would settle the question.
@@ -52,12 +57,38 @@ class Step:
     fix: Fix | None = None
     # What the analysis found, set where it decides; required on blocking and unknown steps.
     finding: Finding | None = None
+    # The node the step happens on, by model key: the source subnet or NIC, the Azure Firewall, or
+    # the firewall's AzureFirewallSubnet (Batfish's Hop). A resource's key is its URN, an inline
+    # child's is its owner's URN plus "#subnets/<name>" (collect/azure_native/stack.py), so the hop
+    # names the node where ``urn`` may name its owner. Left out of equality: a NIC and its subnet on
+    # the same path take the same steps from different hops, and the reports show a NIC only when
+    # its path differs (report.document.same_path).
+    hop: str | None = field(default=None, compare=False)
+    # The rendered sentence, kept on first use: reports and messages read it many times.
+    _text: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.kind, StepKind):
+            # Hand-built traces name the kind by its JSON value; an unknown one fails here.
+            object.__setattr__(self, "kind", StepKind(self.kind))
         # A closed vocabulary only helps if no deciding step escapes it (tests/findings checks the
         # documentation of each); a missing finding is a bug of the analysis, caught at its source.
         if self.finding is None and self.outcome in (Outcome.BLOCK, Outcome.UNKNOWN):
             raise ValueError(f"a {self.outcome} step needs a finding: {self.kind}: {self.detail}")
+
+    @property
+    def detail(self) -> str:
+        """The sentence, rendered from ``what`` (kmsguard.analysis.wording)."""
+        if self._text is None:
+            # A cache, not state: the text is a function of the frozen ``what``.
+            object.__setattr__(self, "_text", sentence(self.what))
+        assert self._text is not None
+        return self._text
+
+    @property
+    def rule(self) -> str | None:
+        """The name of the rule or route that decided the step, when one did."""
+        return self.what.decider if isinstance(self.what, Sentence) else None
 
 
 def combine(outcomes: Iterable[Outcome]) -> Verdict:

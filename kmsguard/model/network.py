@@ -116,6 +116,10 @@ class AdminRule:
     destinations: tuple[AddressMatch, ...] | Unknown = ()
     source_port_ranges: Strs = ()
     destination_port_ranges: Strs = ()
+    # Why the stack does not deploy the rule (no Commit of its configuration, or not to the VNet's
+    # region); empty when it does or when that cannot be told. Such a rule does not apply now, but a
+    # commit made outside the stack would apply it, so ``vnets`` is unknown and it may still match.
+    undeployed: str = ""
 
 
 # --- Virtual networks ----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kmsguard.analysis import SubnetResult, Verdict, analyze
+from kmsguard.analysis import EndpointResult, Finding, Step, SubnetResult, Verdict, analyze
 from kmsguard.collect.description import parse_description
 
 PUBLIC_KMS = ("20.118.99.224", "40.83.235.53", "23.102.135.246")
@@ -125,9 +125,28 @@ def verdicts(result: SubnetResult) -> dict[str, Verdict]:
 
 def decisive(result: SubnetResult, ip: str) -> str:
     """The detail of the step that made ``ip``'s verdict what it is."""
-    ep = next(e for e in result.endpoints if e.ip == ip)
+    return decisive_step(result.endpoints, ip).detail
+
+
+def decisive_step(endpoints: Iterable[EndpointResult], ip: str) -> Step:
+    ep = next(e for e in endpoints if e.ip == ip)
     assert ep.decisive is not None, f"no decisive step for {ip}: {ep.trace}"
-    return ep.decisive.detail
+    return ep.decisive
+
+
+# What decided a KMS IP's verdict, as data: (finding, hop, rule). The finding is None on a passing
+# step; the hop is the URN (key, in these URN-less networks) of the node the step happens on; the
+# rule is the name of the deciding rule, route or DNS zone, None when no rule decides.
+Decided = tuple[Finding | None, str | None, str | None]
+
+
+def decided(step: Step) -> Decided:
+    return (step.finding, step.hop, step.rule)
+
+
+def decision(result: SubnetResult, ip: str) -> Decided:
+    """(finding, hop, rule) of the step that made ``ip``'s verdict what it is."""
+    return decided(decisive_step(result.endpoints, ip))
 
 
 def fixes(result: SubnetResult) -> list[tuple[str, str]]:

@@ -13,13 +13,14 @@ The network of every scenario is the §11 default (``network()``: subnet S 10.0.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from kmsguard.analysis import Outcome, SubnetResult, Verdict
+from kmsguard.analysis import EndpointResult, Finding, Outcome, Step, SubnetResult, Verdict
+from kmsguard.analysis.trace import RouteRef, RuleKind, RuleRef, Say, Sentence, ZoneRef
 
 from .network import (
     CHINA_KMS,
@@ -29,10 +30,13 @@ from .network import (
     USGOV_KMS,
     B,
     Data,
+    Decided,
     R,
     U,
     analyze_data,
-    decisive,
+    decided,
+    decision,
+    decisive_step,
     fixes,
     host_routes,
     network,
@@ -57,49 +61,17 @@ def all_ips(verdict: Verdict, ips: tuple[str, ...] = PUBLIC_KMS) -> dict[str, Ve
     return dict.fromkeys(ips, verdict)
 
 
-# --- the step texts the analysis produces (checked against the doc's rules) ----------------------
+# --- routes and reasons the analysis names --------------------------------------------------------
 
 
-def default_egress(subnet: str = "V/S") -> str:
-    """§5.3: the default outbound access IP is an Azure public IP."""
-    return f"Internet next hop: default outbound access of subnet {subnet} (Azure public IP)"
-
-
-NAT_EGRESS = "Internet next hop: SNAT through NAT gateway nat (Azure public IP)"
-
-
-def via_gateway(route_text: str, ip: str) -> str:
-    """§3, R3.0: a gateway next hop sends KMS traffic on-premises."""
-    return (
-        f"{route_text} (selected for {ip}): traffic leaves Azure through the gateway, so KMS sees a "
-        "non-Azure source IP (docs/rules.md#azure-public-source)"
-    )
-
-
-FORCED_TUNNEL_UDR = "route table rt route default: 0.0.0.0/0 → VirtualNetworkGateway"
-NVA_UDR = f"route table rt route default: 0.0.0.0/0 → VirtualAppliance {NVA}"
-
-
-def onprem_nva(ip: str) -> str:
-    return (
-        f"{NVA_UDR} (selected for {ip}): appliance {NVA} forwards Internet traffic on-premises (config "
-        "egressAppliances), so KMS sees a non-Azure source IP (docs/rules.md#third-party-appliances)"
-    )
-
-
-def undeclared_nva(ip: str) -> str:
-    return f"{NVA_UDR} (selected for {ip}): third-party appliance {NVA}; what it does with KMS traffic cannot be seen (docs/rules.md#third-party-appliances)"
-
-
-def maybe_bgp_default(ip: str, why: str) -> str:
-    return f"route for {ip}: default system route: 0.0.0.0/0 → Internet unless another route applies ({why})"
-
-
-def private_subnet(subnet: str = "V/S") -> str:
-    return (
-        f"subnet {subnet} is private (defaultOutboundAccess: false) with no NAT gateway or public IP: "
-        "Windows activation needs explicit outbound (docs/rules.md#explicit-outbound)"
-    )
+FORCED_TUNNEL_UDR = RouteRef(
+    "route table rt route default", "0.0.0.0/0", "VirtualNetworkGateway", name="default"
+)
+# §12 #1: why a user 0.0.0.0/0 → Internet route leaves the KMS platform rule in doubt.
+USER_INTERNET_DEFAULT = (
+    "route table rt route internet: 0.0.0.0/0 → Internet: whether a user 0.0.0.0/0 → Internet route turns the "
+    "KMS platform rule off is not documented (docs/rules.md#nsg-platform-rule)"
+)
 
 
 def route_fix(table: str, ips: list[str]) -> tuple[str, str]:
@@ -142,10 +114,6 @@ def firewall_rule_fix(policy: str, source: str = "10.0.1.0/24", priority: int = 
         f"rule collection (Allow) and rule allow-kms: TCP 1688 from {source} to 20.118.99.224, "
         "23.102.135.246, 40.83.235.53",
     )
-
-
-def firewall_default_deny(fw: str, ip: str, note: str = "") -> str:
-    return f"Azure Firewall {fw}: no network rule allows TCP 1688 to {ip}, so the default deny drops it (docs/rules.md#firewall-default-deny){note}"
 
 
 # --- scenario networks ---------------------------------------------------------------------------
@@ -311,12 +279,13 @@ class Scenario:
     data: Data
     expected: Mapping[str, Verdict]  # KMS IP → verdict (subnet-level source: any VM in S)
     verdict: Verdict  # subnet verdict
-    decisive: Mapping[str, str]  # KMS IP → detail of the decisive step
+    # KMS IP → (finding, hop, rule) of the decisive step; golden/wording.txt holds its sentence.
+    decisive: Mapping[str, Decided]
     fixes: tuple[tuple[str, str], ...] = ()
     fixes_verified: bool = False
     # NIC-level expectations (scenarios about one VM's NIC): KMS IP → verdict, decisive details.
     nic: Mapping[str, Verdict] = field(default_factory=dict)
-    nic_decisive: Mapping[str, str] = field(default_factory=dict)
+    nic_decisive: Mapping[str, Decided] = field(default_factory=dict)
     cloud: str = "public"
 
 
@@ -326,14 +295,14 @@ SCENARIOS = [
         network(),
         all_ips(R),
         R,
-        dict.fromkeys(PUBLIC_KMS, default_egress()),
+        dict.fromkeys(PUBLIC_KMS, (None, "V/S", None)),
     ),
     Scenario(
         "s02-nsg-deny-internet-platform-rule",
         network(subnet={"nsg": "nsg"}, nsgs=[nsg("nsg", DENY_INTERNET)]),
         all_ips(R),
         R,
-        {IP1: default_egress()},
+        {IP1: (None, "V/S", None)},
     ),
     Scenario(
         "s03-forced-tunnel-nsg-deny-internet",
@@ -344,7 +313,7 @@ SCENARIOS = [
         ),
         all_ips(B),
         B,
-        dict.fromkeys(PUBLIC_KMS, "NSG nsg rule 100 deny-internet: denied"),
+        dict.fromkeys(PUBLIC_KMS, (Finding.NSG_DENY, "V/S", "deny-internet")),
         # The deny is at the lowest priority (100): no Allow can go before it, so the fix asks to
         # renumber and is not verifiable.
         (
@@ -365,7 +334,7 @@ SCENARIOS = [
         ),
         all_ips(B),
         B,
-        {IP2: "NSG nsg rule 200 deny-internet: denied"},
+        {IP2: (Finding.NSG_DENY, "V/S", "deny-internet")},
         (nsg_allow_fix("nsg", 199),),
         True,
     ),
@@ -374,14 +343,18 @@ SCENARIOS = [
         network(subnet={"routeTable": "rt"}, settings=ONPREM_NVA, **nva_default(host_routes(PUBLIC_KMS))),
         all_ips(R),
         R,
-        dict.fromkeys(PUBLIC_KMS, default_egress()),
+        dict.fromkeys(PUBLIC_KMS, (None, "V/S", None)),
     ),
     Scenario(
         "s05-only-legacy-host-route",
         network(subnet={"routeTable": "rt"}, settings=ONPREM_NVA, **nva_default(host_routes([IP3]))),
         {IP1: B, IP2: B, IP3: R},
         B,
-        {IP1: onprem_nva(IP1), IP2: onprem_nva(IP2), IP3: default_egress()},
+        {
+            IP1: (Finding.ROUTE_FORCED_TUNNEL, "V/S", "default"),
+            IP2: (Finding.ROUTE_FORCED_TUNNEL, "V/S", "default"),
+            IP3: (None, "V/S", None),
+        },
         (route_fix("rt", [IP1, IP2]),),
         True,
     ),
@@ -391,7 +364,7 @@ SCENARIOS = [
         network(subnet={"routeTable": "rt"}, **nva_default(host_routes([IP3]))),
         {IP1: U, IP2: U, IP3: R},
         U,
-        {IP1: undeclared_nva(IP1), IP2: undeclared_nva(IP2)},
+        dict.fromkeys((IP1, IP2), (Finding.UNKNOWN_APPLIANCE, "V/S", "default")),
     ),
     Scenario(
         "s06-private-subnet",
@@ -402,7 +375,7 @@ SCENARIOS = [
         ),
         all_ips(B),
         B,
-        dict.fromkeys(PUBLIC_KMS, private_subnet()),
+        dict.fromkeys(PUBLIC_KMS, (Finding.NO_OUTBOUND, "V/S", None)),
         (NAT_FIX,),
         True,
     ),
@@ -416,7 +389,7 @@ SCENARIOS = [
         ),
         all_ips(R),
         R,
-        dict.fromkeys(PUBLIC_KMS, NAT_EGRESS),
+        dict.fromkeys(PUBLIC_KMS, (None, "V/S", None)),
     ),
     Scenario(
         "s08-onprem-20-slash-8-partial",
@@ -427,10 +400,7 @@ SCENARIOS = [
         ),
         {IP1: B, IP2: R, IP3: R},
         B,
-        {
-            IP1: via_gateway("route table rt route onprem: 20.0.0.0/8 → VirtualNetworkGateway", IP1),
-            IP2: default_egress(),
-        },
+        {IP1: (Finding.ROUTE_FORCED_TUNNEL, "V/S", "onprem"), IP2: (None, "V/S", None)},
         (route_fix("rt", [IP1]),),
         True,
     ),
@@ -443,7 +413,7 @@ SCENARIOS = [
         ),
         all_ips(B),
         B,
-        {ip: via_gateway(FORCED_TUNNEL_UDR, ip) for ip in PUBLIC_KMS},
+        dict.fromkeys(PUBLIC_KMS, (Finding.ROUTE_FORCED_TUNNEL, "V/S", "default")),
         (route_fix("rt", SORTED_PUBLIC),),
         True,
     ),
@@ -454,7 +424,7 @@ SCENARIOS = [
         ),
         all_ips(R, USGOV_KMS),
         R,
-        dict.fromkeys(USGOV_KMS, default_egress()),
+        dict.fromkeys(("23.97.0.13", "52.126.105.2"), (None, "V/S", None)),
         cloud="usgov",
     ),
     Scenario(
@@ -464,7 +434,7 @@ SCENARIOS = [
         ),
         all_ips(B, USGOV_KMS),
         B,
-        {ip: via_gateway(FORCED_TUNNEL_UDR, ip) for ip in USGOV_KMS},
+        dict.fromkeys(("23.97.0.13", "52.126.105.2"), (Finding.ROUTE_FORCED_TUNNEL, "V/S", "default")),
         (route_fix("rt", list(USGOV_KMS)),),
         True,
         cloud="usgov",
@@ -477,9 +447,9 @@ SCENARIOS = [
         {"159.27.28.100": B, "163.228.64.161": B, "42.159.7.249": R},
         B,
         {
-            "159.27.28.100": via_gateway(FORCED_TUNNEL_UDR, "159.27.28.100"),
-            "163.228.64.161": via_gateway(FORCED_TUNNEL_UDR, "163.228.64.161"),
-            "42.159.7.249": default_egress(),
+            "159.27.28.100": (Finding.ROUTE_FORCED_TUNNEL, "V/S", "default"),
+            "163.228.64.161": (Finding.ROUTE_FORCED_TUNNEL, "V/S", "default"),
+            "42.159.7.249": (None, "V/S", None),
         },
         (route_fix("rt", ["159.27.28.100", "163.228.64.161"]),),
         True,
@@ -490,12 +460,7 @@ SCENARIOS = [
         network(privateDnsZones=[core_zone()]),
         all_ips(B),
         B,
-        {
-            IP1: "private DNS zone core.windows.net linked to VNet V has no record azkms: azkms.core.windows.net "
-            "is NXDOMAIN (no fallback for non-privatelink zones, docs/rules.md#private-dns-zones)",
-            IP3: "private DNS zone core.windows.net linked to VNet V has no record kms: kms.core.windows.net "
-            "is NXDOMAIN (no fallback for non-privatelink zones, docs/rules.md#private-dns-zones)",
-        },
+        dict.fromkeys((IP1, IP3), (Finding.DNS_SHADOWED, "V/S", "core.windows.net")),
         (
             (
                 "add-dns-records",
@@ -514,10 +479,7 @@ SCENARIOS = [
         network(privateDnsZones=[core_zone(name="windows.net")]),
         all_ips(B),
         B,
-        {
-            IP2: "private DNS zone windows.net linked to VNet V has no record azkms.core: azkms.core.windows.net "
-            "is NXDOMAIN (no fallback for non-privatelink zones, docs/rules.md#private-dns-zones)"
-        },
+        {IP2: (Finding.DNS_SHADOWED, "V/S", "windows.net")},
         (
             (
                 "add-dns-records",
@@ -545,19 +507,14 @@ SCENARIOS = [
         ),
         all_ips(R),
         R,
-        {IP1: default_egress()},
+        {IP1: (None, "V/S", None)},
     ),
     Scenario(
         "s13-custom-dns-with-shadowing-zone",
         network(vnet={"dnsServers": ["10.0.0.4"]}, privateDnsZones=[core_zone()]),
         all_ips(U),
         U,
-        {
-            IP1: "VNet V dhcpOptions.dnsServers 10.0.0.4: custom DNS; whether it resolves azkms.core.windows.net to "
-            "the KMS IPs cannot be seen (docs/rules.md#custom-dns)",
-            IP3: "VNet V dhcpOptions.dnsServers 10.0.0.4: custom DNS; whether it resolves kms.core.windows.net to "
-            "the KMS IPs cannot be seen (docs/rules.md#custom-dns)",
-        },
+        dict.fromkeys((IP1, IP3), (Finding.UNKNOWN_DNS, "V/S", None)),
     ),
     Scenario(
         # The doc's verdict is about the VM: its NIC overrides the VNet DNS (D1, D7). The subnet-level
@@ -566,31 +523,23 @@ SCENARIOS = [
         network(vnet={"dnsServers": ["10.0.0.4"]}, nics=[{**NIC1, "dnsServers": ["AzureProvidedDNS"]}]),
         all_ips(U),
         U,
-        {
-            IP2: "VNet V dhcpOptions.dnsServers 10.0.0.4: custom DNS; whether it resolves azkms.core.windows.net to "
-            "the KMS IPs cannot be seen (docs/rules.md#custom-dns)"
-        },
+        {IP2: (Finding.UNKNOWN_DNS, "V/S", None)},
         nic=all_ips(R),
-        nic_decisive=dict.fromkeys(PUBLIC_KMS, default_egress()),
+        nic_decisive=dict.fromkeys(PUBLIC_KMS, (None, "nic1", None)),
     ),
     Scenario(
         "s15-wildcard-ruleset-ignores-windows-net",
         network(dnsForwardingRulesets=[ruleset(("all", "."))]),
         all_ips(R),
         R,
-        {IP1: default_egress()},
+        {IP1: (None, "V/S", None)},
     ),
     Scenario(
         "s15-explicit-core-windows-net-rule",
         network(dnsForwardingRulesets=[ruleset(("all", "."), ("core", "core.windows.net."))]),
         all_ips(U),
         U,
-        {
-            IP1: "forwarding rule core (core.windows.net.) sends azkms.core.windows.net to 10.50.0.4; what they "
-            "answer cannot be seen (docs/rules.md#dns-forwarding-rulesets)",
-            IP3: "forwarding rule core (core.windows.net.) sends kms.core.windows.net to 10.50.0.4; what they "
-            "answer cannot be seen (docs/rules.md#dns-forwarding-rulesets)",
-        },
+        dict.fromkeys((IP1, IP3), (Finding.UNKNOWN_DNS, "V/S", "core")),
     ),
     Scenario(
         "s16-nsg-deny-azureplatformlkm",
@@ -599,10 +548,7 @@ SCENARIOS = [
         ),
         all_ips(B),
         B,
-        dict.fromkeys(
-            PUBLIC_KMS,
-            "NSG nsg rule 100 deny-lkm: Deny to AzurePlatformLKM overrides the KMS platform rule (docs/rules.md#nsg-platform-rule)",
-        ),
+        dict.fromkeys(PUBLIC_KMS, (Finding.NSG_LKM_DENY, "V/S", "deny-lkm")),
         (
             (
                 "remove-nsg-rule",
@@ -625,7 +571,7 @@ SCENARIOS = [
         ),
         all_ips(R),
         R,
-        {IP3: default_egress()},
+        {IP3: (None, "V/S", None)},
     ),
     Scenario(
         "s18-nic-nsg-allows-subnet-nsg-denies",
@@ -645,11 +591,11 @@ SCENARIOS = [
         ),
         all_ips(B),
         B,
-        {IP1: "NSG subnet-nsg rule 200 deny-internet: denied"},
+        {IP1: (Finding.NSG_DENY, "V/S", "deny-internet")},
         (nsg_allow_fix("subnet-nsg", 199),),
         True,
         nic=all_ips(B),
-        nic_decisive=dict.fromkeys(PUBLIC_KMS, "NSG subnet-nsg rule 200 deny-internet: denied"),
+        nic_decisive=dict.fromkeys(PUBLIC_KMS, (Finding.NSG_DENY, "nic1", "deny-internet")),
     ),
     Scenario(
         "s18-subnet-nsg-allow-at-150",
@@ -673,9 +619,9 @@ SCENARIOS = [
         ),
         all_ips(R),
         R,
-        {IP1: default_egress()},
+        {IP1: (None, "V/S", None)},
         nic=all_ips(R),
-        nic_decisive={IP2: default_egress()},
+        nic_decisive={IP2: (None, "nic1", None)},
     ),
     Scenario(
         "s19-admin-always-allow",
@@ -687,30 +633,21 @@ SCENARIOS = [
         ),
         all_ips(R),
         R,
-        {IP1: default_egress()},
+        {IP1: (None, "V/S", None)},
     ),
     Scenario(
         "s19-admin-deny-without-forced-tunnel",
         network(adminRules=[admin_rule("Deny")]),
         all_ips(U),
         U,
-        dict.fromkeys(
-            PUBLIC_KMS,
-            "AVNM admin rule kms-admin: Deny; how an admin Deny interacts with the KMS platform rule is not documented (docs/rules.md#admin-rules)",
-        ),
+        dict.fromkeys(PUBLIC_KMS, (Finding.UNKNOWN_FILTERING, "V/S", "kms-admin")),
     ),
     Scenario(
         "s20-expressroute-no-effective-routes",
         network(gateways=[ER_GW]),
         all_ips(U),
         U,
-        {
-            ip: maybe_bgp_default(
-                ip,
-                "ExpressRoute gateway er; its BGP routes are not in ARM data, so an on-premises 0.0.0.0/0 may be learned (docs/rules.md#bgp-routes)",
-            )
-            for ip in PUBLIC_KMS
-        },
+        dict.fromkeys(PUBLIC_KMS, (Finding.UNKNOWN_ROUTE, "V/S", "default system route")),
     ),
     Scenario(
         "s20-hub-expressroute-through-gateway-transit",
@@ -729,23 +666,14 @@ SCENARIOS = [
         ),
         all_ips(U),
         U,
-        {
-            IP1: maybe_bgp_default(
-                IP1,
-                "ExpressRoute gateway er through peering to-hub (gateway transit); its BGP routes are not in ARM data, "
-                "so an on-premises 0.0.0.0/0 may be learned (docs/rules.md#bgp-routes)",
-            )
-        },
+        {IP1: (Finding.UNKNOWN_ROUTE, "V/S", "default system route")},
     ),
     Scenario(
         "s20-effective-routes-show-default-route",
         network(gateways=[{**ER_GW, "learnedRoutes": [{"addressPrefix": "0.0.0.0/0"}]}]),
         all_ips(B),
         B,
-        {
-            ip: via_gateway("BGP route learned by er: 0.0.0.0/0 → VirtualNetworkGateway", ip)
-            for ip in PUBLIC_KMS
-        },
+        dict.fromkeys(PUBLIC_KMS, (Finding.ROUTE_FORCED_TUNNEL, "V/S", "BGP route learned by er")),
         (new_route_table_fix("V/S", SORTED_PUBLIC),),
         True,
     ),
@@ -754,7 +682,7 @@ SCENARIOS = [
         network(gateways=[{**ER_GW, "learnedRoutes": [{"addressPrefix": "10.50.0.0/16"}]}]),
         all_ips(R),
         R,
-        {IP1: default_egress()},
+        {IP1: (None, "V/S", None)},
     ),
     Scenario(
         "s20-propagation-disabled",
@@ -765,7 +693,7 @@ SCENARIOS = [
         ),
         all_ips(R),
         R,
-        dict.fromkeys(PUBLIC_KMS, default_egress()),
+        dict.fromkeys(PUBLIC_KMS, (None, "V/S", None)),
     ),
     Scenario(
         # E1/S1 fix for ER forced tunneling: the /32s beat any BGP 0.0.0.0/0 by LPM.
@@ -777,19 +705,17 @@ SCENARIOS = [
         ),
         all_ips(R),
         R,
-        {IP2: default_egress()},
+        {IP2: (None, "V/S", None)},
     ),
     Scenario(
         "s21-default-site",
         network(gateways=[DEFAULT_SITE_GW]),
         all_ips(B),
         B,
-        {
-            ip: via_gateway(
-                "VPN gateway vgw Default Site (forced tunneling): 0.0.0.0/0 → VirtualNetworkGateway", ip
-            )
-            for ip in PUBLIC_KMS
-        },
+        dict.fromkeys(
+            PUBLIC_KMS,
+            (Finding.ROUTE_FORCED_TUNNEL, "V/S", "VPN gateway vgw Default Site (forced tunneling)"),
+        ),
         (new_route_table_fix("V/S", SORTED_PUBLIC),),
         True,
     ),
@@ -802,7 +728,7 @@ SCENARIOS = [
         ),
         all_ips(R),
         R,
-        {IP1: default_egress()},
+        {IP1: (None, "V/S", None)},
     ),
     Scenario(
         "s21-default-site-kms-host-routes",
@@ -813,31 +739,21 @@ SCENARIOS = [
         ),
         all_ips(R),
         R,
-        {IP3: default_egress()},
+        {IP3: (None, "V/S", None)},
     ),
     Scenario(
         "s22-azure-firewall-network-rule",
         hub_spoke(network_collection(KMS_NETWORK_RULE)),
         all_ips(R),
         R,
-        dict.fromkeys(
-            PUBLIC_KMS,
-            "AzureFirewallSubnet of fw: default system route: 0.0.0.0/0 → Internet; SNAT to the firewall's public IP (docs/rules.md#firewall-snat)",
-        ),
+        dict.fromkeys(PUBLIC_KMS, (None, "hub/AzureFirewallSubnet", "default system route")),
     ),
     Scenario(
         "s22a-fqdn-rule-dns-proxy-off",
         hub_spoke(network_collection(FQDN_NETWORK_RULE), dnsProxy=False),
         all_ips(B),
         B,
-        {
-            ip: firewall_default_deny(
-                "fw",
-                ip,
-                "; rule allow-kms uses destinationFqdns but the DNS proxy of fw is off (docs/rules.md#firewall-fqdn-rules)",
-            )
-            for ip in PUBLIC_KMS
-        },
+        dict.fromkeys(PUBLIC_KMS, (Finding.FIREWALL_NO_RULE, "fw", None)),
         (firewall_rule_fix("fwp"),),
         True,
     ),
@@ -848,7 +764,7 @@ SCENARIOS = [
         hub_spoke(network_collection(FQDN_NETWORK_RULE), dnsProxy=True),
         {IP1: R, IP2: R, IP3: B},
         B,
-        {IP3: firewall_default_deny("fw", IP3)},
+        {IP3: (Finding.FIREWALL_NO_RULE, "fw", None)},
         (firewall_rule_fix("fwp"),),
         True,
     ),
@@ -858,7 +774,7 @@ SCENARIOS = [
         hub_spoke(APPLICATION_COLLECTION),
         all_ips(B),
         B,
-        {ip: firewall_default_deny("fw", ip) for ip in PUBLIC_KMS},
+        dict.fromkeys(PUBLIC_KMS, (Finding.FIREWALL_NO_RULE, "fw", None)),
         (firewall_rule_fix("fwp"),),
         True,
     ),
@@ -867,10 +783,7 @@ SCENARIOS = [
         hub_spoke(network_collection(KMS_NETWORK_RULE), snatPrivateRanges=["0.0.0.0/0"]),
         all_ips(B),
         B,
-        {
-            ip: f"firewall policy fwp snat.privateRanges contains 0.0.0.0/0, so {ip} is not SNATed to a public IP (docs/rules.md#firewall-snat)"
-            for ip in PUBLIC_KMS
-        },
+        dict.fromkeys(PUBLIC_KMS, (Finding.FIREWALL_NO_SNAT, "fw", None)),
         (
             (
                 "remove-snat-range",
@@ -885,7 +798,7 @@ SCENARIOS = [
         vwan({**APPLICATION_COLLECTION, "applicationRules": 3}),
         all_ips(B),
         B,
-        {ip: firewall_default_deny("hubfw", ip) for ip in PUBLIC_KMS},
+        dict.fromkeys(PUBLIC_KMS, (Finding.FIREWALL_NO_RULE, "hubfw", None)),
         # The policy's group already has priority 100: the new group takes the first free number.
         (firewall_rule_fix("hubpol", priority=101),),
         True,
@@ -895,31 +808,28 @@ SCENARIOS = [
         vwan(network_collection(KMS_NETWORK_RULE)),
         all_ips(R),
         R,
-        dict.fromkeys(
-            PUBLIC_KMS,
-            "Virtual WAN hub firewall hubfw egresses from its public IPs (Direct Access, docs/rules.md#virtual-wan)",
-        ),
+        dict.fromkeys(PUBLIC_KMS, (None, "hubfw", None)),
     ),
     Scenario(
         "s23-vwan-internet-security-off",
         vwan({**APPLICATION_COLLECTION, "applicationRules": 3}, internet_security=False),
         all_ips(R),
         R,
-        {IP1: default_egress()},
+        {IP1: (None, "V/S", None)},
     ),
     Scenario(
         "s23-vwan-forced-tunnel-mode",
         vwan(network_collection(KMS_NETWORK_RULE), hub={"name": "vhub", "forcedTunnel": True}),
         all_ips(B),
         B,
-        {
-            ip: via_gateway(
-                "Virtual WAN hub connection conn: hub vhub Forced Tunnel mode (0.0.0.0/0 learned from on-premises): "
-                "0.0.0.0/0 → VirtualNetworkGateway",
-                ip,
-            )
-            for ip in PUBLIC_KMS
-        },
+        dict.fromkeys(
+            PUBLIC_KMS,
+            (
+                Finding.ROUTE_FORCED_TUNNEL,
+                "V/S",
+                "Virtual WAN hub connection conn: hub vhub Forced Tunnel mode (0.0.0.0/0 learned from on-premises)",
+            ),
+        ),
         (new_route_table_fix("V/S", SORTED_PUBLIC),),
         # §3.4 UNCONFIRMED: spoke routes may not be honoured behind a secured hub, so the /32 routes
         # leave the subnet unknown rather than reachable: the fix cannot be verified.
@@ -931,15 +841,11 @@ SCENARIOS = [
         network(loadBalancers=[STANDARD_ILB], nics=[{**NIC1, "backendPools": ["ilb/pool"]}]),
         all_ips(R),
         B,
-        {IP1: default_egress()},
+        {IP1: (None, "V/S", None)},
         (NAT_FIX,),
         True,
         nic=all_ips(B),
-        nic_decisive=dict.fromkeys(
-            PUBLIC_KMS,
-            "Internet next hop: the VM is in Standard internal load balancer ilb without an outbound rule, so the "
-            "VM has no outbound access (docs/rules.md#explicit-outbound)",
-        ),
+        nic_decisive=dict.fromkeys(PUBLIC_KMS, (Finding.NO_OUTBOUND, "nic1", None)),
     ),
     Scenario(
         "s24-standard-internal-lb-nat-gateway",
@@ -951,9 +857,9 @@ SCENARIOS = [
         ),
         all_ips(R),
         R,
-        {IP1: NAT_EGRESS},
+        {IP1: (None, "V/S", None)},
         nic=all_ips(R),
-        nic_decisive=dict.fromkeys(PUBLIC_KMS, NAT_EGRESS),
+        nic_decisive=dict.fromkeys(PUBLIC_KMS, (None, "nic1", None)),
     ),
     Scenario(
         # The NVA is modelled (on-premises), so the unknown comes from the AzureCloud tag route alone.
@@ -965,21 +871,14 @@ SCENARIOS = [
         ),
         all_ips(U),
         U,
-        {
-            ip: f"route for {ip}: {NVA_UDR} unless another route applies (service tag 'AzureCloud': whether it "
-            "contains the KMS IPs is not documented (docs/rules.md#service-tags))"
-            for ip in PUBLIC_KMS
-        },
+        dict.fromkeys(PUBLIC_KMS, (Finding.UNKNOWN_ROUTE, "V/S", "default")),
     ),
     Scenario(
         "s25-azurecloud-route-undeclared-nva",
         network(subnet={"routeTable": "rt"}, **nva_default([route("azurecloud", "AzureCloud", "Internet")])),
         all_ips(U),
         U,
-        {
-            IP1: f"route for {IP1}: {NVA_UDR} unless another route applies (service tag 'AzureCloud': whether it "
-            "contains the KMS IPs is not documented (docs/rules.md#service-tags))"
-        },
+        {IP1: (Finding.UNKNOWN_ROUTE, "V/S", "default")},
     ),
     Scenario(
         # "If they are [in AzureCloud], and the subnet is non-private: REACHABLE": in a private subnet
@@ -992,7 +891,7 @@ SCENARIOS = [
         ),
         all_ips(B),
         B,
-        {ip: onprem_nva(ip) for ip in PUBLIC_KMS},
+        dict.fromkeys(PUBLIC_KMS, (Finding.ROUTE_FORCED_TUNNEL, "V/S", "default")),
         (route_fix("rt", SORTED_PUBLIC), NAT_FIX),
         True,
     ),
@@ -1005,10 +904,7 @@ SCENARIOS = [
         ),
         all_ips(U),
         U,
-        {
-            IP1: f"route for {IP1}: {NVA_UDR} unless another route applies (service tag 'AzurePlatformLKM' is "
-            "invalid in routes)"
-        },
+        {IP1: (Finding.UNKNOWN_ROUTE, "V/S", "default")},
     ),
 ]
 
@@ -1019,17 +915,15 @@ def test_scenario(sc: Scenario) -> None:
     assert result.cloud == sc.cloud
     assert verdicts(result) == dict(sc.expected)
     assert result.verdict is sc.verdict
-    for ip, detail in sc.decisive.items():
-        assert decisive(result, ip) == detail, ip
+    for ip, expected in sc.decisive.items():
+        assert decision(result, ip) == expected, ip
     assert fixes(result) == list(sc.fixes)
     assert result.fixes_verified is sc.fixes_verified
     if sc.nic:
         (nic,) = result.nics
         assert {e.ip: e.verdict for e in nic.endpoints} == dict(sc.nic)
-        for ip, detail in sc.nic_decisive.items():
-            ep = next(e for e in nic.endpoints if e.ip == ip)
-            assert ep.decisive is not None
-            assert ep.decisive.detail == detail, ip
+        for ip, expected in sc.nic_decisive.items():
+            assert decided(decisive_step(nic.endpoints, ip)) == expected, ip
     else:
         assert result.nics == ()
 
@@ -1049,42 +943,56 @@ def run(scenario_id: str) -> SubnetResult:
     return subnet_result(sc.data)
 
 
-def trace_details(result: SubnetResult, ip: str, kind: str | None = None) -> list[tuple[str, Outcome]]:
-    ep = next(e for e in result.endpoints if e.ip == ip)
-    return [(s.detail, s.outcome) for s in ep.trace if kind is None or s.kind == kind]
+Ref = RuleRef | RouteRef | ZoneRef | None
+
+
+def trace_facts(
+    endpoints: Sequence[EndpointResult], ip: str, kind: str | None = None
+) -> list[tuple[Say, Outcome, Ref]]:
+    """What each step of ``ip``'s trace says (which sentence, not its words), with its outcome and
+    the rule, route or zone that decided it."""
+    ep = next(e for e in endpoints if e.ip == ip)
+    return [(what(s).say, s.outcome, ref(s)) for s in ep.trace if kind is None or s.kind == kind]
+
+
+def what(step: Step) -> Sentence:
+    assert isinstance(step.what, Sentence), step
+    return step.what
+
+
+def ref(step: Step) -> Ref:
+    w = what(step)
+    return w.rule or w.route or w.zone
+
+
+def decisive_what(result: SubnetResult, ip: str) -> Sentence:
+    return what(decisive_step(result.endpoints, ip))
+
+
+def nsg_ref(nsg_name: str, rule: str, priority: int, action: str) -> RuleRef:
+    return RuleRef(RuleKind.NSG, nsg_name, rule, priority, action)
 
 
 def test_s02_nsg_is_bypassed_by_the_platform_rule() -> None:
     """R4.1: the NSG Deny to Internet is not evaluated for KMS; IP flow verify would say Deny [FB]."""
     result = run("s02-nsg-deny-internet-platform-rule")
-    assert trace_details(result, IP1, "nsg") == [
-        (
-            "KMS platform rule: no custom 0.0.0.0/0 route is in effect, so NSGs do not filter TCP 1688 to the KMS "
-            "IPs (docs/rules.md#nsg-platform-rule)",
-            Outcome.PASS,
-        )
-    ]
+    assert trace_facts(result.endpoints, IP1, "nsg") == [(Say.PLATFORM_RULE_ON, Outcome.PASS, None)]
 
 
 def test_s03_forced_tunnel_turns_the_platform_rule_off() -> None:
     result = run("s03-forced-tunnel-nsg-deny-internet")
-    assert trace_details(result, IP1, "nsg") == [
-        (
-            f"{FORCED_TUNNEL_UDR}: custom 0.0.0.0/0 route in effect, so the KMS platform rule is off and NSGs filter "
-            "TCP 1688 (docs/rules.md#nsg-platform-rule)",
-            Outcome.INFO,
-        ),
-        ("NSG nsg rule 100 deny-internet: denied", Outcome.BLOCK),
+    assert trace_facts(result.endpoints, IP1, "nsg") == [
+        (Say.PLATFORM_RULE_OFF, Outcome.INFO, FORCED_TUNNEL_UDR),
+        (Say.NSG_DENY, Outcome.BLOCK, nsg_ref("nsg", "deny-internet", 100, "Deny")),
     ]
 
 
 def test_s18_both_nsgs_are_evaluated_nic_first() -> None:
     result = run("s18-nic-nsg-allows-subnet-nsg-denies")
     (nic,) = result.nics
-    ep = next(e for e in nic.endpoints if e.ip == IP1)
-    assert [(s.detail, s.outcome) for s in ep.trace if s.kind == "nsg"][1:] == [
-        ("NSG nic-nsg rule 100 allow-kms: allowed", Outcome.PASS),
-        ("NSG subnet-nsg rule 200 deny-internet: denied", Outcome.BLOCK),
+    assert trace_facts(nic.endpoints, IP1, "nsg")[1:] == [
+        (Say.NSG_ALLOW, Outcome.PASS, nsg_ref("nic-nsg", "allow-kms", 100, "Allow")),
+        (Say.NSG_DENY, Outcome.BLOCK, nsg_ref("subnet-nsg", "deny-internet", 200, "Deny")),
     ]
 
 
@@ -1106,10 +1014,10 @@ def test_s18_nic_deny_ends_evaluation() -> None:
     assert verdicts(result) == all_ips(R)  # the subnet-level source has no NIC NSG
     (nic,) = result.nics
     assert nic.verdict is B
-    ep = next(e for e in nic.endpoints if e.ip == IP1)
-    assert [(s.detail, s.outcome) for s in ep.trace if s.kind == "nsg"][1:] == [
-        ("NSG nic-nsg rule 200 deny-internet: denied", Outcome.BLOCK)
+    assert trace_facts(nic.endpoints, IP1, "nsg")[1:] == [
+        (Say.NSG_DENY, Outcome.BLOCK, nsg_ref("nic-nsg", "deny-internet", 200, "Deny"))
     ]
+    assert decided(decisive_step(nic.endpoints, IP1)) == (Finding.NSG_DENY, "nic1", "deny-internet")
     assert fixes(result) == [nsg_allow_fix("nic-nsg", 199)]
     assert result.fixes_verified
 
@@ -1124,34 +1032,73 @@ def test_s16_lkm_deny_under_forced_tunnel() -> None:
     )
     result = subnet_result(data)
     assert verdicts(result) == all_ips(B)
-    assert decisive(result, IP1) == "NSG nsg rule 100 deny-lkm: denied"
+    assert decision(result, IP1) == (Finding.NSG_DENY, "V/S", "deny-lkm")
 
 
 def test_s19_always_allow_skips_the_nsgs() -> None:
     result = run("s19-admin-always-allow")
-    assert trace_details(result, IP2, "admin-rule") == [
-        (
-            "AVNM admin rule kms-admin: AlwaysAllow; NSGs are not evaluated (docs/rules.md#admin-rules)",
-            Outcome.PASS,
-        )
+    assert trace_facts(result.endpoints, IP2, "admin-rule") == [
+        (Say.ADMIN_ALWAYS_ALLOW, Outcome.PASS, RuleRef(RuleKind.ADMIN, "", "kms-admin", 10, "AlwaysAllow"))
     ]
-    assert trace_details(result, IP2, "nsg") == []
+    assert trace_facts(result.endpoints, IP2, "nsg") == []
 
 
 def test_s22_firewall_rule_and_egress_in_trace() -> None:
     result = run("s22-azure-firewall-network-rule")
-    assert trace_details(result, IP1, "firewall") == [
+    assert trace_facts(result.endpoints, IP1, "firewall") == [
         (
-            "firewall policy fwp rule collection group rcg collection kms rule allow-kms: TCP 1688 to 20.118.99.224 allowed",
+            Say.FIREWALL_ALLOW,
             Outcome.PASS,
+            RuleRef(
+                RuleKind.FIREWALL_POLICY, "fwp", "allow-kms", 200, "Allow", group="rcg", collection="kms"
+            ),
         ),
         (
-            "AzureFirewallSubnet of fw: default system route: 0.0.0.0/0 → Internet; SNAT to the firewall's public IP (docs/rules.md#firewall-snat)",
+            Say.FIREWALL_SUBNET_INTERNET,
             Outcome.PASS,
+            RouteRef("default system route", "0.0.0.0/0", "Internet", source="default"),
         ),
+    ]
+    # The rule walk happens on the firewall, the next hop on the firewall's own subnet.
+    assert [s.hop for s in result.endpoints[0].trace if s.kind == "firewall"] == [
+        "fw",
+        "hub/AzureFirewallSubnet",
     ]
     hub_subnet = subnet_result(hub_spoke(network_collection(KMS_NETWORK_RULE)), "hub/AzureFirewallSubnet")
     assert hub_subnet.verdict is Verdict.EXCLUDED
+
+
+def test_s22c_the_egress_step_does_not_claim_snat_that_the_snat_step_rules_out() -> None:
+    """§6.4: with the KMS IPs in snat.privateRanges the firewall forwards the packet with the VM's
+    private source IP; the egress step after the SNAT block must not say it SNATs."""
+    result = run("s22c-snat-private-ranges-everything")
+    facts = trace_facts(result.endpoints, IP1, "firewall")
+    assert [(say, outcome) for say, outcome, _ in facts] == [
+        (Say.FIREWALL_ALLOW, Outcome.PASS),
+        (Say.SNAT_EXCLUDED, Outcome.BLOCK),
+        (Say.FIREWALL_SUBNET_INTERNET_UNSNATED, Outcome.PASS),
+    ]
+    assert "SNAT to the firewall's public IP" not in "\n".join(s.detail for s in result.endpoints[0].trace)
+
+
+def test_a_firewall_fix_never_reuses_a_rule_collection_group_name() -> None:
+    """Azure names a rule collection group by its name within the policy: with a group already called
+    kms-activation (here one whose rule does not cover the spoke), the fix adds kms-activation-2, and
+    with it applied the subnet is reachable (the fix is checked)."""
+    data = hub_spoke(network_collection({**KMS_NETWORK_RULE, "sourceAddresses": ["10.99.0.0/16"]}))
+    data["firewallPolicies"][0]["ruleCollectionGroups"][0]["name"] = "kms-activation"
+    result = subnet_result(data)
+    assert result.verdict is Verdict.BLOCKED
+    (fix,) = result.fixes
+    assert (fix.kind, fix.detail) == (
+        "add-firewall-rule",
+        "firewall policy fwp: add rule collection group kms-activation-2 (priority 100) with a network rule "
+        "collection (Allow) and rule allow-kms: TCP 1688 from 10.0.1.0/24 to 20.118.99.224, 23.102.135.246, "
+        "40.83.235.53",
+    )
+    assert fix.data["name"] == "kms-activation-2"
+    assert 'rule_collection_group_name="kms-activation-2"' in fix.code
+    assert result.fixes_verified is True
 
 
 @pytest.mark.parametrize("tag", ["Internet", "AzurePlatformLKM"])
@@ -1160,7 +1107,8 @@ def test_s22_tags_unusable_in_azure_firewall_never_match(tag: str) -> None:
     naming them does not allow KMS; the default deny drops it."""
     result = subnet_result(hub_spoke(network_collection({**KMS_NETWORK_RULE, "destinationAddresses": [tag]})))
     assert verdicts(result) == all_ips(B)
-    assert decisive(result, IP1) == firewall_default_deny("fw", IP1)
+    assert decision(result, IP1) == (Finding.FIREWALL_NO_RULE, "fw", None)
+    assert decisive_what(result, IP1).say is Say.FIREWALL_DEFAULT_DENY
     assert fixes(result) == [firewall_rule_fix("fwp")]
     assert result.fixes_verified
 
@@ -1172,11 +1120,13 @@ def test_s25_azureplatformlkm_route_is_flagged_as_invalid() -> None:
         "route table rt route lkm: addressPrefix 'AzurePlatformLKM' is a service tag Azure does not allow in routes "
         "(docs/rules.md#service-tags); the route table cannot be deployed — use one /32 route per KMS IP instead"
     )
-    for ip in PUBLIC_KMS:
-        assert (flagged, Outcome.UNKNOWN) in trace_details(result, ip, "input")
+    for ep in result.endpoints:
+        assert [(s.finding, s.hop, what(s).reason) for s in ep.trace if s.kind == "input"] == [
+            (Finding.INVALID_INPUT, "V/S", flagged)
+        ]
     # The AzureCloud route of the sibling scenario is a valid service-tag route: nothing flagged.
     other = run("s25-azurecloud-route-onprem-nva")
-    assert trace_details(other, IP1, "input") == []
+    assert trace_facts(other.endpoints, IP1, "input") == []
 
 
 def test_s23_forced_tunnel_spoke_host_routes_are_unconfirmed() -> None:
@@ -1200,11 +1150,8 @@ def test_unconfirmed_01_user_default_route_to_internet_and_the_platform_rule() -
     result = subnet_result(data)
     assert verdicts(result) == all_ips(U)
     assert result.verdict is U
-    assert decisive(result, IP1) == (
-        "NSGs decide TCP 1688 differently with and without the KMS platform rule, and whether it applies is "
-        "unknown (route table rt route internet: 0.0.0.0/0 → Internet: whether a user 0.0.0.0/0 → Internet route "
-        "turns the KMS platform rule off is not documented (docs/rules.md#nsg-platform-rule))"
-    )
+    assert decision(result, IP1) == (Finding.UNKNOWN_FILTERING, "V/S", None)
+    assert decisive_what(result, IP1) == Sentence(Say.PLATFORM_RULE_DECIDES, reason=USER_INTERNET_DEFAULT)
 
 
 def test_unconfirmed_01_user_default_route_to_internet_without_nsg_is_reachable() -> None:
@@ -1215,12 +1162,8 @@ def test_unconfirmed_01_user_default_route_to_internet_without_nsg_is_reachable(
     )
     result = subnet_result(data)
     assert verdicts(result) == all_ips(R)
-    assert (
-        "whether the KMS platform rule applies is unknown (route table rt route internet: 0.0.0.0/0 → Internet: "
-        "whether a user 0.0.0.0/0 → Internet route turns the KMS platform rule off is not documented (docs/rules.md#nsg-platform-rule)); the "
-        "NSG outcome is the same either way",
-        Outcome.INFO,
-    ) in trace_details(result, IP1, "nsg")
+    (moot,) = [s for s in result.endpoints[0].trace if s.kind == "nsg" and s.outcome is Outcome.INFO]
+    assert what(moot) == Sentence(Say.PLATFORM_RULE_MOOT, reason=USER_INTERNET_DEFAULT)
 
 
 def test_unconfirmed_02_platform_rule_off_for_the_whole_deployment() -> None:
@@ -1234,7 +1177,7 @@ def test_unconfirmed_02_platform_rule_off_for_the_whole_deployment() -> None:
     )
     result = subnet_result(data)
     assert verdicts(result) == all_ips(B)
-    assert decisive(result, IP1) == "NSG nsg rule 200 deny-internet: denied"
+    assert decision(result, IP1) == (Finding.NSG_DENY, "V/S", "deny-internet")
     assert fixes(result) == [nsg_allow_fix("nsg", 199)]
     assert result.fixes_verified
 
@@ -1244,9 +1187,8 @@ def test_unconfirmed_03_admin_deny() -> None:
     is undocumented); with forced tunneling the platform rule is off, so the Deny blocks (§4.1)."""
     unknown = subnet_result(network(adminRules=[admin_rule("Deny")]))
     assert verdicts(unknown) == all_ips(U)
-    assert decisive(unknown, IP2) == (
-        "AVNM admin rule kms-admin: Deny; how an admin Deny interacts with the KMS platform rule is not documented (docs/rules.md#admin-rules)"
-    )
+    assert decision(unknown, IP2) == (Finding.UNKNOWN_FILTERING, "V/S", "kms-admin")
+    assert decisive_what(unknown, IP2).say is Say.ADMIN_DENY_UNDOCUMENTED
     blocked = subnet_result(
         network(
             subnet={"routeTable": "rt"},
@@ -1255,7 +1197,7 @@ def test_unconfirmed_03_admin_deny() -> None:
         )
     )
     assert verdicts(blocked) == all_ips(B)
-    assert decisive(blocked, IP2) == "AVNM admin rule kms-admin: denied (docs/rules.md#admin-rules)"
+    assert decision(blocked, IP2) == (Finding.ADMIN_RULE_DENY, "V/S", "kms-admin")
     assert fixes(blocked) == [
         (
             "change-admin-rule",
@@ -1278,9 +1220,15 @@ def test_unconfirmed_05_azurecloud_membership_in_an_nsg_rule() -> None:
     )
     result = subnet_result(data)
     assert verdicts(result) == all_ips(U)
-    assert decisive(result, IP3) == (
-        "NSG nsg: cannot tell whether TCP 1688 to 23.102.135.246 is allowed (NSG nsg rule 100 deny-azurecloud may "
-        "match (whether service tag 'AzureCloud' contains 23.102.135.246 is not documented (docs/rules.md#service-tags)))"
+    assert decision(result, IP3) == (Finding.UNKNOWN_FILTERING, "V/S", None)
+    assert decisive_what(result, IP3) == Sentence(
+        Say.NSG_UNDECIDED,
+        subject="nsg",
+        ip=IP3,
+        values=(
+            "NSG nsg rule 100 deny-azurecloud may match (whether service tag 'AzureCloud' contains 23.102.135.246 "
+            "is not documented (docs/rules.md#service-tags))",
+        ),
     )
 
 
@@ -1288,10 +1236,13 @@ def test_unconfirmed_05_azurecloud_membership_in_a_firewall_rule() -> None:
     rule = {**KMS_NETWORK_RULE, "destinationAddresses": ["AzureCloud"]}
     result = subnet_result(hub_spoke(network_collection(rule)))
     assert verdicts(result) == all_ips(U)
-    assert decisive(result, IP1) == (
-        "Azure Firewall fw: cannot tell whether TCP 1688 to 20.118.99.224 is allowed (firewall policy fwp rule "
-        "collection group rcg collection kms rule allow-kms may match (whether service tag 'AzureCloud' contains "
-        "20.118.99.224 is not documented (docs/rules.md#service-tags)))"
+    assert decision(result, IP1) == (Finding.UNKNOWN_FIREWALL, "fw", None)
+    assert decisive_what(result, IP1) == Sentence(
+        Say.FIREWALL_UNDECIDED,
+        subject="fw",
+        ip=IP1,
+        reason="firewall policy fwp rule collection group rcg collection kms rule allow-kms may match (whether "
+        "service tag 'AzureCloud' contains 20.118.99.224 is not documented (docs/rules.md#service-tags))",
     )
 
 
@@ -1304,8 +1255,8 @@ def test_unconfirmed_06_propagation_disabled_and_default_site() -> None:
     )
     result = subnet_result(data)
     assert verdicts(result) == all_ips(U)
-    assert decisive(result, IP1) == maybe_bgp_default(
-        IP1,
+    assert decision(result, IP1) == (Finding.UNKNOWN_ROUTE, "V/S", "default system route")
+    assert decisive_what(result, IP1).values == (
         "route propagation is disabled on the subnet's route table; whether that suppresses the Default Site route "
         "is not documented (docs/rules.md#vpn-default-site)",
     )
@@ -1338,10 +1289,16 @@ def test_unconfirmed_09_air_gapped_locations_are_unknown(location: str) -> None:
     assert result.verdict is U
     assert result.cloud == ""
     assert result.endpoints == ()
-    assert [(s.detail, s.outcome) for s in result.notes] == [
+    assert [(what(s), s.outcome, s.finding, s.hop) for s in result.notes] == [
         (
-            f"location {location}: KMS endpoints of this cloud are not documented (docs/rules.md#location-to-cloud)",
+            Sentence(
+                Say.CLOUD_LOCATION_UNMAPPED,
+                subject=location,
+                reason="KMS endpoints of this cloud are not documented",
+            ),
             Outcome.UNKNOWN,
+            Finding.UNKNOWN_CLOUD,
+            "V/S",
         )
     ]
 
@@ -1350,9 +1307,13 @@ def test_unconfirmed_09_usgoviowa_is_usgov_with_a_note() -> None:
     result = subnet_result(network(location="usgoviowa"))
     assert result.cloud == "usgov"
     assert verdicts(result) == all_ips(R, USGOV_KMS)
-    assert [(s.detail, s.outcome) for s in result.notes] == [
+    assert [(what(s), s.outcome) for s in result.notes] == [
         (
-            "location usgoviowa: listed in the 2017 developer guide; current availability unconfirmed",
+            Sentence(
+                Say.LOCATION_NOTE,
+                subject="usgoviowa",
+                reason="listed in the 2017 developer guide; current availability unconfirmed",
+            ),
             Outcome.INFO,
         )
     ]
@@ -1365,10 +1326,11 @@ def test_unconfirmed_11_ruleset_and_zone_both_match() -> None:
     )
     result = subnet_result(data)
     assert verdicts(result) == all_ips(U)
-    assert decisive(result, IP1) == (
-        "private DNS zone core.windows.net linked to VNet V has no record azkms: azkms.core.windows.net is "
-        "NXDOMAIN (no fallback for non-privatelink zones, docs/rules.md#private-dns-zones); a forwarding rule also matches "
-        "azkms.core.windows.net and which one wins is not documented (docs/rules.md#dns-forwarding-rulesets)"
+    assert decision(result, IP1) == (Finding.UNKNOWN_DNS, "V/S", "core.windows.net")
+    zone = decisive_what(result, IP1)
+    assert zone.say is Say.DNS_ZONE_OR_FORWARDING
+    assert zone.base == Sentence(
+        Say.ZONE_NO_RECORD, zone=ZoneRef("core.windows.net", "V", "azkms"), fqdn="azkms.core.windows.net"
     )
 
 
@@ -1376,8 +1338,12 @@ def test_unconfirmed_11_explicit_windows_net_rule_is_honoured() -> None:
     """§12 #11: an explicit rule for the reserved windows.net is assumed honoured → unknown target."""
     result = subnet_result(network(dnsForwardingRulesets=[ruleset(("wn", "windows.net."))]))
     assert verdicts(result) == all_ips(U)
-    assert decisive(result, IP3) == (
-        "forwarding rule wn (windows.net.) sends kms.core.windows.net to 10.50.0.4; what they answer cannot be seen (docs/rules.md#dns-forwarding-rulesets)"
+    assert decision(result, IP3) == (Finding.UNKNOWN_DNS, "V/S", "wn")
+    assert decisive_what(result, IP3) == Sentence(
+        Say.FORWARDING_UNSEEN,
+        rule=RuleRef(RuleKind.DNS_FORWARDING, "rs", "wn", note="windows.net."),
+        fqdn="kms.core.windows.net",
+        values=("10.50.0.4",),
     )
 
 
@@ -1391,12 +1357,7 @@ def test_unconfirmed_11_rulesets_apply_only_with_azure_dns() -> None:
     )
     result = subnet_result(data)
     assert verdicts(result) == all_ips(R)
-    assert trace_details(result, IP1, "dns") == [
-        (
-            "VNet V dhcpOptions.dnsServers 10.0.0.4: trusted to resolve azkms.core.windows.net (config trustedDnsServers)",
-            Outcome.PASS,
-        )
-    ]
+    assert trace_facts(result.endpoints, IP1, "dns") == [(Say.DNS_TRUSTED_SERVERS, Outcome.PASS, None)]
 
 
 @pytest.mark.parametrize(
@@ -1419,7 +1380,8 @@ def test_unconfirmed_14_absent_default_outbound_access(
     result = subnet_result(network(subnet=subnet, settings=settings))
     assert verdicts(result) == all_ips(expected)
     if expected is B:
-        assert decisive(result, IP1) == private_subnet()
+        assert decision(result, IP1) == (Finding.NO_OUTBOUND, "V/S", None)
+        assert decisive_what(result, IP1).say is Say.EGRESS_PRIVATE_SUBNET
         assert fixes(result) == [NAT_FIX]
         assert result.fixes_verified
 
@@ -1438,10 +1400,8 @@ def test_flexible_scale_set_has_no_default_outbound() -> None:
     }
     result = subnet_result(network(vms=[vmss]))
     assert verdicts(result) == all_ips(B)
-    assert (
-        decisive(result, IP1)
-        == "Flexible-orchestration scale sets never get default outbound access (docs/rules.md#explicit-outbound)"
-    )
+    assert decision(result, IP1) == (Finding.NO_OUTBOUND, "V/S", None)
+    assert decisive_what(result, IP1).say is Say.EGRESS_FLEXIBLE
     assert fixes(result) == [NAT_FIX]
     assert result.fixes_verified
     uniform = subnet_result(network(vms=[{**vmss, "orchestrationMode": "Uniform"}]))
@@ -1543,9 +1503,8 @@ def test_legacy_germany_uses_the_closed_cloud_endpoint() -> None:
     result = subnet_result(network(location="germanycentral"))
     assert result.cloud == "germany"
     assert verdicts(result) == {GERMANY_KMS: R}
-    assert result.notes[0].detail == (
-        "Microsoft Cloud Deutschland (closed 2021-10-29): this cloud is closed; its KMS endpoint is kept for old "
-        "templates (docs/rules.md#location-to-cloud)"
+    assert what(result.notes[0]) == Sentence(
+        Say.CLOUD_CLOSED, subject="Microsoft Cloud Deutschland (closed 2021-10-29)"
     )
 
 
@@ -1572,9 +1531,8 @@ def test_unattached_route_table_is_evaluated_as_if_attached() -> None:
     assert by_name["V/S"].verdict is R  # the table is not attached to S
     orphan = by_name["orphan (not attached in this stack)"]
     assert verdicts(orphan) == all_ips(B)
-    assert decisive(orphan, IP1) == via_gateway(
-        "route table orphan route default: 0.0.0.0/0 → VirtualNetworkGateway", IP1
-    )
+    assert decision(orphan, IP1) == (Finding.ROUTE_FORCED_TUNNEL, "orphan#subnet", "default")
+    assert decisive_what(orphan, IP1).say is Say.ROUTE_GATEWAY
     assert fixes(orphan) == [route_fix("orphan", SORTED_PUBLIC)]
     assert orphan.fixes_verified
 
@@ -1591,6 +1549,5 @@ def test_declared_egress_appliance_is_reachable() -> None:
         network(subnet={"routeTable": "rt"}, settings={"egressAppliances": [NVA]}, **nva_default([]))
     )
     assert verdicts(result) == all_ips(R)
-    assert decisive(result, IP1) == (
-        f"appliance {NVA} is declared in egressAppliances: it SNATs to an Azure public IP and allows TCP 1688 (config)"
-    )
+    assert decision(result, IP1) == (None, "V/S", None)
+    assert decisive_what(result, IP1) == Sentence(Say.APPLIANCE_DECLARED, subject=NVA)
