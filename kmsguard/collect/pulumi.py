@@ -1,11 +1,13 @@
 """Pulumi resources → the typed network model.
 
-``PulumiResource`` is the neutral input that the policy pack (from ``AnalyzeStack``), the program
-runner and ``pulumi stack export`` all produce; ``collect`` turns a deployment's resources into a
+``PulumiResource`` (defined in the leaf ``kmsguard.collect.resource``, re-exported here) is the neutral
+input that the policy pack (from ``AnalyzeStack``), the program runner and ``pulumi stack export`` all
+produce; ``collect`` turns a deployment's resources into a
 ``Network``. azure-native 3.x types are read (see ``kmsguard.collect.azure_native``) and so are
 classic ``azure`` (pulumi-azure) types (``kmsguard.collect.azure_classic``, dispatched by the
-``azure:`` type prefix; a classic network type not read yet makes the verdicts unknown and is
-reported, never ignored); every other type (providers, components, the stack) is ignored.
+``azure:`` type prefix). A network type of either provider that is not read yet makes the verdicts
+unknown and is reported, never ignored (``azure_native.coverage``, ``azure_classic.types``); types
+that cannot change a KMS path and every other type (providers, components, the stack) are ignored.
 
 What ``props`` may be, and how it is read (docs/pulumi-mechanics.md):
 
@@ -31,32 +33,23 @@ outside the stack its normalised (lower-cased) ARM id.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from kmsguard.collect.azure_native.collector import build
+from kmsguard.collect.resource import PulumiResource, merge_inputs
 from kmsguard.model import Network
+from kmsguard.protocol import logical_name
 
 __all__ = ["PulumiResource", "collect", "from_stack_export", "merge_inputs"]
 
 
-@dataclass(frozen=True)
-class PulumiResource:
-    """One resource of a deployment, as the pack, the runner and stack export all produce it."""
-
-    urn: str
-    type: str  # type token, e.g. "azure-native:network:RouteTable"
-    name: str  # logical name
-    props: Mapping[str, Any]  # plain values; unknowns are the sentinel string; secrets wrapped or not
-    parent: str = ""
-    dependencies: tuple[str, ...] = ()
-    property_dependencies: Mapping[str, tuple[str, ...]] = field(
-        default_factory=dict
-    )  # top-level prop → URNs
-
-
 def collect(resources: Sequence[PulumiResource]) -> Network:
-    """The network model of a deployment's resources (order does not matter, §1.6)."""
+    """The network model of a deployment's resources (order does not matter, §1.6).
+
+    The engine hands resources over in the order their registrations completed, which the real
+    engine's parallel steps vary from run to run: the model is built in URN order, so the verdicts,
+    messages and reports are the same whichever engine ran and however its steps interleaved."""
+    resources = sorted(resources, key=lambda r: r.urn if isinstance(r.urn, str) else "")
     if any(isinstance(r.type, str) and r.type.startswith("azure:") for r in resources):
         # Imported only for stacks that hold classic resources: azure-native stacks (and the pack's
         # start-up) pay nothing for the classic collector.
@@ -64,22 +57,6 @@ def collect(resources: Sequence[PulumiResource]) -> Network:
 
         return build_mixed(resources)
     return build(resources)
-
-
-def merge_inputs(outputs: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """Outputs completed with the inputs that are not outputs (path parameters such as
-    ``resourceGroupName`` or ``virtualNetworkName``, §3.0). Outputs win where both exist: after a
-    deployment they are what Azure holds; in a preview they are the inputs anyway."""
-    merged = dict(outputs)
-    for key, value in inputs.items():
-        if key not in merged and not key.startswith("__"):
-            merged[key] = value
-    return merged
-
-
-def _logical_name(urn: str) -> str:
-    # urn:pulumi:<stack>::<project>::<type chain>::<name> (§4.2)
-    return urn.rsplit("::", 1)[-1] if "::" in urn else urn
 
 
 def from_stack_export(data: Mapping[str, Any]) -> list[PulumiResource]:
@@ -105,7 +82,7 @@ def from_stack_export(data: Mapping[str, Any]) -> list[PulumiResource]:
             PulumiResource(
                 urn=urn,
                 type=token,
-                name=_logical_name(urn),
+                name=logical_name(urn),
                 props=merge_inputs(outputs or {}, inputs or {}),
                 parent=parent if isinstance(parent, str) else "",
                 dependencies=tuple(d for d in deps if isinstance(d, str)) if isinstance(deps, list) else (),

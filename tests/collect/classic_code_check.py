@@ -41,7 +41,7 @@ for code in json.load(sys.stdin):
     body, _, comment = code.partition("  # ")
     body = body.replace("[..., ", "[")
     scope: dict[str, Any] = {"pulumi_azure": pulumi_azure}
-    scope.update(dict.fromkeys(("rg", "table", "nsg", "zone", "policy", "vnet", "subnet"), REF))
+    scope.update(dict.fromkeys(("rg", "table", "nsg", "zone", "policy", "vnet", "subnet", "fw"), REF))
     try:
         if re.match(r"^\w+=", body):
             kwargs = eval(f"dict({body})", scope)

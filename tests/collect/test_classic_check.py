@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from collect.classic import ClassicStack, arm_id
-from collect.test_classic_collect import DENY_INTERNET, LB, forced_tunnel, spoke
+from collect.test_classic_collect import DENY_INTERNET, UNREAD, forced_tunnel, spoke
 
 
 def export(tmp_path: Path, s: ClassicStack) -> Path:
@@ -62,18 +62,18 @@ def test_classic_forced_tunnel_and_nsg_deny_is_blocked(tmp_path: Path) -> None:
 def test_unread_classic_type_is_an_advisory_and_an_unknown_verdict(tmp_path: Path) -> None:
     s = ClassicStack()
     spoke(s)
-    s.add(LB, "lb", {"name": "lb-out", "sku": "Standard"})
+    s.add(UNREAD, "erc", {"name": "erc"})
     proc = check(export(tmp_path, s), "--format", "json")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert [(x["name"], x["verdict"]) for x in report["subnets"]] == [("vnet-spoke-app", "unknown")]
     found = [(v["policy"], v["level"], v["urn"]) for v in report["violations"]]
     assert found == [
-        ("kms-unverified", "advisory", s.urn(LB, "lb")),
+        ("kms-unverified", "advisory", s.urn(UNREAD, "erc")),
         ("kms-unverified", "advisory", s.urn("azure:network/subnet:Subnet", "vnet-spoke-app")),
     ]
     assert (
-        "azure:lb/loadBalancer:LoadBalancer is a classic azure (pulumi-azure) type"
+        "azure:network/expressRouteCircuit:ExpressRouteCircuit is a classic azure (pulumi-azure) type"
         in report["violations"][0]["message"]
     )
 

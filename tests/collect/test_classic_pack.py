@@ -8,7 +8,7 @@ import pytest
 from pack.harness import NO_AUTOFIX, POLICY_DIR, found, messages, preview
 
 from collect.classic import ClassicStack
-from collect.test_classic_collect import DENY_INTERNET, LB, SUBNET, forced_tunnel, spoke
+from collect.test_classic_collect import DENY_INTERNET, SUBNET, UNREAD, forced_tunnel, spoke
 from kmsguard.collect.azure_native.values import UNKNOWN_STRING
 from kmsguard.engine import UNKNOWN, PackProcess, PackResource
 
@@ -55,14 +55,15 @@ def test_classic_forced_tunnel_with_nsg_deny_blocks_the_preview(pack: PackProces
 def test_classic_type_not_read_is_an_advisory_and_the_subnet_unknown(pack: PackProcess) -> None:
     s = ClassicStack(deployed=False)
     spoke(s)
-    s.add(LB, "lb", {"name": "lb-out", "sku": "Standard"})
+    s.add(UNREAD, "erc", {"name": "erc"})
     result = preview(pack, wire(s), NO_AUTOFIX)
     assert found(result) == {
-        ("kms-unverified", "advisory", s.urn(LB, "lb")),
+        ("kms-unverified", "advisory", s.urn(UNREAD, "erc")),
         ("kms-unverified", "advisory", s.urn(SUBNET, "vnet-spoke-app")),
     }
-    assert messages(result, "kms-unverified", s.urn(LB, "lb")) == [
-        "lb: (type): azure:lb/loadBalancer:LoadBalancer is a classic azure (pulumi-azure) type kmsguard does "
-        "not read yet; it may change the KMS path of any subnet in the stack, so their verdicts are unknown\n"
+    assert messages(result, "kms-unverified", s.urn(UNREAD, "erc")) == [
+        "erc: (type): azure:network/expressRouteCircuit:ExpressRouteCircuit is a classic azure (pulumi-azure) "
+        "type kmsguard does not read yet; it may change the KMS path of any subnet in the stack, so their "
+        "verdicts are unknown\n"
         "Docs: docs/findings.md#kms-invalid-input (KMS-INVALID-INPUT)"
     ]

@@ -265,6 +265,55 @@ CASES: dict[tuple[str, str], Expected] = {
         ],
         remediations=[],
     ),
+    # Classic firewall rule collections (standalone resources) on a firewall without policy; a
+    # resolver ruleset for another domain and a deployed AVNM Allow rule change nothing.
+    ("fw_rules", "dev"): Expected(
+        exit_code=1,
+        verdicts={"AzureFirewallSubnet": "excluded", "GatewaySubnet": "excluded", "snet-app": "blocked"},
+        fixes=[
+            (
+                "snet-app",
+                "add-firewall-rule",
+                "fw",
+                'pulumi_azure.network.FirewallNetworkRuleCollection("fw-kms-activation", azure_firewall_name=fw.name, '
+                'resource_group_name=rg.name, name="kms-activation", priority=100, action="Allow", '
+                'rules=[pulumi_azure.network.FirewallNetworkRuleCollectionRuleArgs(name="allow-kms", protocols=["TCP"], '
+                'source_addresses=["10.0.1.0/24"], destination_addresses=["20.118.99.224", "23.102.135.246", '
+                '"40.83.235.53"], destination_ports=["1688"])])  # fw, rg: Azure Firewall fw and its resource group',
+            )
+        ],
+        violations=[
+            (
+                "kms-reachability",
+                "mandatory",
+                "snet-app",
+                "Subnet snet-app (westeurope, public cloud): Windows cannot activate. KMS TCP 1688 is blocked "
+                "to 20.118.99.224, 40.83.235.53, 23.102.135.246; VMs will fail with 0xC004F074 (no Key "
+                "Management Service could be contacted).\n"
+                "Blocked by:\n"
+                "- Azure Firewall fw: no network rule allows TCP 1688 to 20.118.99.224, so the default deny "
+                "drops it (docs/rules.md#firewall-default-deny)\n"
+                "Fix (checked: these changes make every KMS endpoint reachable):\n"
+                "1. firewall fw: add a network rule collection kms-activation (Allow, priority 100) with rule "
+                "allow-kms: TCP 1688 from 10.0.1.0/24 to 20.118.99.224, 23.102.135.246, 40.83.235.53\n"
+                '   Pulumi: pulumi_azure.network.FirewallNetworkRuleCollection("fw-kms-activation", '
+                'azure_firewall_name=fw.name, resource_group_name=rg.name, name="kms-activation", priority=100, '
+                'action="Allow", rules=[pulumi_azure.network.FirewallNetworkRuleCollectionRuleArgs(name="allow-kms", '
+                'protocols=["TCP"], source_addresses=["10.0.1.0/24"], destination_addresses=["20.118.99.224", '
+                '"23.102.135.246", "40.83.235.53"], destination_ports=["1688"])])  # fw, rg: Azure Firewall fw and '
+                "its resource group\n"
+                "Docs: docs/findings.md#kms-firewall-no-rule (KMS-FIREWALL-NO-RULE)",
+            )
+        ],
+        remediations=[],
+    ),
+    ("fw_rules", "allowed"): Expected(
+        exit_code=0,
+        verdicts={"AzureFirewallSubnet": "excluded", "GatewaySubnet": "excluded", "snet-app": "reachable"},
+        fixes=[],
+        violations=[],
+        remediations=[],
+    ),
     ("nat", "dev"): Expected(
         exit_code=1,
         verdicts={"snet-nat": "reachable", "snet-private": "blocked"},
@@ -476,6 +525,206 @@ CASES: dict[tuple[str, str], Expected] = {
             )
         ],
     ),
+    # Classic scale sets behind a Standard public load balancer (outbound rule in stack outbound)
+    # and a Flexible (orchestrated) scale set; the load-balancing rule and probe are inbound only.
+    ("scale_set", "dev"): Expected(
+        exit_code=1,
+        verdicts={"snet-app": "blocked", "snet-flex": "blocked", "snet-web": "blocked"},
+        fixes=[
+            (
+                "snet-app",
+                "add-nat-gateway",
+                "snet-app",
+                'kms_nat_ip = pulumi_azure.network.PublicIp("snet-app-nat-ip", resource_group_name=rg.name, '
+                'location=vnet.location, sku="Standard", allocation_method="Static"); kms_nat = '
+                'pulumi_azure.network.NatGateway("snet-app-nat", resource_group_name=rg.name, '
+                'location=vnet.location, sku_name="Standard"); '
+                'pulumi_azure.network.NatGatewayPublicIpAssociation("snet-app-nat-ip", '
+                "nat_gateway_id=kms_nat.id, public_ip_address_id=kms_nat_ip.id); "
+                'pulumi_azure.network.SubnetNatGatewayAssociation("snet-app-nat", subnet_id=subnet.id, '
+                "nat_gateway_id=kms_nat.id)  # subnet, rg, vnet: Subnet snet-app, its resource group and "
+                "virtual network",
+            ),
+            (
+                "snet-flex",
+                "add-nat-gateway",
+                "snet-flex",
+                'kms_nat_ip = pulumi_azure.network.PublicIp("snet-flex-nat-ip", resource_group_name=rg.name, '
+                'location=vnet.location, sku="Standard", allocation_method="Static"); kms_nat = '
+                'pulumi_azure.network.NatGateway("snet-flex-nat", resource_group_name=rg.name, '
+                'location=vnet.location, sku_name="Standard"); '
+                'pulumi_azure.network.NatGatewayPublicIpAssociation("snet-flex-nat-ip", '
+                "nat_gateway_id=kms_nat.id, public_ip_address_id=kms_nat_ip.id); "
+                'pulumi_azure.network.SubnetNatGatewayAssociation("snet-flex-nat", subnet_id=subnet.id, '
+                "nat_gateway_id=kms_nat.id)  # subnet, rg, vnet: Subnet snet-flex, its resource group and "
+                "virtual network",
+            ),
+            (
+                "snet-web",
+                "add-nat-gateway",
+                "snet-web",
+                'kms_nat_ip = pulumi_azure.network.PublicIp("snet-web-nat-ip", resource_group_name=rg.name, '
+                'location=vnet.location, sku="Standard", allocation_method="Static"); kms_nat = '
+                'pulumi_azure.network.NatGateway("snet-web-nat", resource_group_name=rg.name, '
+                'location=vnet.location, sku_name="Standard"); '
+                'pulumi_azure.network.NatGatewayPublicIpAssociation("snet-web-nat-ip", '
+                "nat_gateway_id=kms_nat.id, public_ip_address_id=kms_nat_ip.id); "
+                'pulumi_azure.network.SubnetNatGatewayAssociation("snet-web-nat", subnet_id=subnet.id, '
+                "nat_gateway_id=kms_nat.id)  # subnet, rg, vnet: Subnet snet-web, its resource group and "
+                "virtual network",
+            ),
+        ],
+        violations=[
+            (
+                "kms-reachability",
+                "mandatory",
+                "snet-app",
+                "Subnet snet-app (westeurope, public cloud): Windows cannot activate. KMS TCP 1688 is "
+                "blocked to 20.118.99.224, 40.83.235.53, 23.102.135.246; VMs will fail with 0xC004F074 (no "
+                "Key Management Service could be contacted).\nBlocked by:\n- subnet snet-app is private "
+                "(defaultOutboundAccess: false) with no NAT gateway or public IP: Windows activation needs "
+                "explicit outbound (docs/rules.md#explicit-outbound)\n- Internet next hop: the VM is in "
+                "Standard public load balancer lb without an outbound rule, so the VM has no outbound access "
+                "(docs/rules.md#explicit-outbound)\nFix (checked: these changes make every KMS endpoint "
+                "reachable):\n1. subnet snet-app: associate a NAT gateway with a public IP (explicit "
+                "outbound; Windows activation needs it in a private subnet or behind a Standard load "
+                "balancer, docs/rules.md#explicit-outbound)\n   Pulumi: kms_nat_ip = "
+                'pulumi_azure.network.PublicIp("snet-app-nat-ip", resource_group_name=rg.name, '
+                'location=vnet.location, sku="Standard", allocation_method="Static"); kms_nat = '
+                'pulumi_azure.network.NatGateway("snet-app-nat", resource_group_name=rg.name, '
+                'location=vnet.location, sku_name="Standard"); '
+                'pulumi_azure.network.NatGatewayPublicIpAssociation("snet-app-nat-ip", '
+                "nat_gateway_id=kms_nat.id, public_ip_address_id=kms_nat_ip.id); "
+                'pulumi_azure.network.SubnetNatGatewayAssociation("snet-app-nat", subnet_id=subnet.id, '
+                "nat_gateway_id=kms_nat.id)  # subnet, rg, vnet: Subnet snet-app, its resource group and "
+                "virtual network\nDocs: docs/findings.md#kms-no-outbound (KMS-NO-OUTBOUND)",
+            ),
+            (
+                "kms-reachability",
+                "mandatory",
+                "snet-flex",
+                "Subnet snet-flex (westeurope, public cloud): Windows cannot activate. KMS TCP 1688 is "
+                "blocked to 20.118.99.224, 40.83.235.53, 23.102.135.246; VMs will fail with 0xC004F074 (no "
+                "Key Management Service could be contacted).\nBlocked by:\n- Flexible-orchestration scale sets "
+                "never get default outbound access (docs/rules.md#explicit-outbound)\nFix (checked: these "
+                "changes make every KMS endpoint reachable):\n1. subnet snet-flex: associate a NAT gateway "
+                "with a public IP (explicit outbound; Windows activation needs it in a private subnet or "
+                "behind a Standard load balancer, docs/rules.md#explicit-outbound)\n   Pulumi: kms_nat_ip = "
+                'pulumi_azure.network.PublicIp("snet-flex-nat-ip", resource_group_name=rg.name, '
+                'location=vnet.location, sku="Standard", allocation_method="Static"); kms_nat = '
+                'pulumi_azure.network.NatGateway("snet-flex-nat", resource_group_name=rg.name, '
+                'location=vnet.location, sku_name="Standard"); '
+                'pulumi_azure.network.NatGatewayPublicIpAssociation("snet-flex-nat-ip", '
+                "nat_gateway_id=kms_nat.id, public_ip_address_id=kms_nat_ip.id); "
+                'pulumi_azure.network.SubnetNatGatewayAssociation("snet-flex-nat", subnet_id=subnet.id, '
+                "nat_gateway_id=kms_nat.id)  # subnet, rg, vnet: Subnet snet-flex, its resource group and "
+                "virtual network\nDocs: docs/findings.md#kms-no-outbound (KMS-NO-OUTBOUND)",
+            ),
+            (
+                "kms-reachability",
+                "mandatory",
+                "snet-web",
+                "Subnet snet-web (westeurope, public cloud): Windows cannot activate. KMS TCP 1688 is "
+                "blocked to 20.118.99.224, 40.83.235.53, 23.102.135.246; VMs will fail with 0xC004F074 (no "
+                "Key Management Service could be contacted).\nBlocked by:\n- Internet next hop: the VM is in "
+                "Standard public load balancer lb without an outbound rule, so the VM has no outbound access "
+                "(docs/rules.md#explicit-outbound)\nFix (checked: these changes make every KMS endpoint "
+                "reachable):\n1. subnet snet-web: associate a NAT gateway with a public IP (explicit "
+                "outbound; Windows activation needs it in a private subnet or behind a Standard load "
+                "balancer, docs/rules.md#explicit-outbound)\n   Pulumi: kms_nat_ip = "
+                'pulumi_azure.network.PublicIp("snet-web-nat-ip", resource_group_name=rg.name, '
+                'location=vnet.location, sku="Standard", allocation_method="Static"); kms_nat = '
+                'pulumi_azure.network.NatGateway("snet-web-nat", resource_group_name=rg.name, '
+                'location=vnet.location, sku_name="Standard"); '
+                'pulumi_azure.network.NatGatewayPublicIpAssociation("snet-web-nat-ip", '
+                "nat_gateway_id=kms_nat.id, public_ip_address_id=kms_nat_ip.id); "
+                'pulumi_azure.network.SubnetNatGatewayAssociation("snet-web-nat", subnet_id=subnet.id, '
+                "nat_gateway_id=kms_nat.id)  # subnet, rg, vnet: Subnet snet-web, its resource group and "
+                "virtual network\nDocs: docs/findings.md#kms-no-outbound (KMS-NO-OUTBOUND)",
+            ),
+        ],
+        remediations=[],
+    ),
+    ("scale_set", "outbound"): Expected(
+        exit_code=1,
+        verdicts={"snet-app": "blocked", "snet-flex": "blocked", "snet-web": "reachable"},
+        fixes=[
+            (
+                "snet-app",
+                "add-nat-gateway",
+                "snet-app",
+                'kms_nat_ip = pulumi_azure.network.PublicIp("snet-app-nat-ip", resource_group_name=rg.name, '
+                'location=vnet.location, sku="Standard", allocation_method="Static"); kms_nat = '
+                'pulumi_azure.network.NatGateway("snet-app-nat", resource_group_name=rg.name, '
+                'location=vnet.location, sku_name="Standard"); '
+                'pulumi_azure.network.NatGatewayPublicIpAssociation("snet-app-nat-ip", '
+                "nat_gateway_id=kms_nat.id, public_ip_address_id=kms_nat_ip.id); "
+                'pulumi_azure.network.SubnetNatGatewayAssociation("snet-app-nat", subnet_id=subnet.id, '
+                "nat_gateway_id=kms_nat.id)  # subnet, rg, vnet: Subnet snet-app, its resource group and "
+                "virtual network",
+            ),
+            (
+                "snet-flex",
+                "add-nat-gateway",
+                "snet-flex",
+                'kms_nat_ip = pulumi_azure.network.PublicIp("snet-flex-nat-ip", resource_group_name=rg.name, '
+                'location=vnet.location, sku="Standard", allocation_method="Static"); kms_nat = '
+                'pulumi_azure.network.NatGateway("snet-flex-nat", resource_group_name=rg.name, '
+                'location=vnet.location, sku_name="Standard"); '
+                'pulumi_azure.network.NatGatewayPublicIpAssociation("snet-flex-nat-ip", '
+                "nat_gateway_id=kms_nat.id, public_ip_address_id=kms_nat_ip.id); "
+                'pulumi_azure.network.SubnetNatGatewayAssociation("snet-flex-nat", subnet_id=subnet.id, '
+                "nat_gateway_id=kms_nat.id)  # subnet, rg, vnet: Subnet snet-flex, its resource group and "
+                "virtual network",
+            ),
+        ],
+        violations=[
+            (
+                "kms-reachability",
+                "mandatory",
+                "snet-app",
+                "Subnet snet-app (westeurope, public cloud): Windows cannot activate. KMS TCP 1688 is "
+                "blocked to 20.118.99.224, 40.83.235.53, 23.102.135.246; VMs will fail with 0xC004F074 (no "
+                "Key Management Service could be contacted).\nBlocked by:\n- subnet snet-app is private "
+                "(defaultOutboundAccess: false) with no NAT gateway or public IP: Windows activation needs "
+                "explicit outbound (docs/rules.md#explicit-outbound)\nFix (checked: these changes make every "
+                "KMS endpoint reachable):\n1. subnet snet-app: associate a NAT gateway with a public IP "
+                "(explicit outbound; Windows activation needs it in a private subnet or behind a Standard "
+                "load balancer, docs/rules.md#explicit-outbound)\n   Pulumi: kms_nat_ip = "
+                'pulumi_azure.network.PublicIp("snet-app-nat-ip", resource_group_name=rg.name, '
+                'location=vnet.location, sku="Standard", allocation_method="Static"); kms_nat = '
+                'pulumi_azure.network.NatGateway("snet-app-nat", resource_group_name=rg.name, '
+                'location=vnet.location, sku_name="Standard"); '
+                'pulumi_azure.network.NatGatewayPublicIpAssociation("snet-app-nat-ip", '
+                "nat_gateway_id=kms_nat.id, public_ip_address_id=kms_nat_ip.id); "
+                'pulumi_azure.network.SubnetNatGatewayAssociation("snet-app-nat", subnet_id=subnet.id, '
+                "nat_gateway_id=kms_nat.id)  # subnet, rg, vnet: Subnet snet-app, its resource group and "
+                "virtual network\nDocs: docs/findings.md#kms-no-outbound (KMS-NO-OUTBOUND)",
+            ),
+            (
+                "kms-reachability",
+                "mandatory",
+                "snet-flex",
+                "Subnet snet-flex (westeurope, public cloud): Windows cannot activate. KMS TCP 1688 is "
+                "blocked to 20.118.99.224, 40.83.235.53, 23.102.135.246; VMs will fail with 0xC004F074 (no "
+                "Key Management Service could be contacted).\nBlocked by:\n- Flexible-orchestration scale sets "
+                "never get default outbound access (docs/rules.md#explicit-outbound)\nFix (checked: these "
+                "changes make every KMS endpoint reachable):\n1. subnet snet-flex: associate a NAT gateway "
+                "with a public IP (explicit outbound; Windows activation needs it in a private subnet or "
+                "behind a Standard load balancer, docs/rules.md#explicit-outbound)\n   Pulumi: kms_nat_ip = "
+                'pulumi_azure.network.PublicIp("snet-flex-nat-ip", resource_group_name=rg.name, '
+                'location=vnet.location, sku="Standard", allocation_method="Static"); kms_nat = '
+                'pulumi_azure.network.NatGateway("snet-flex-nat", resource_group_name=rg.name, '
+                'location=vnet.location, sku_name="Standard"); '
+                'pulumi_azure.network.NatGatewayPublicIpAssociation("snet-flex-nat-ip", '
+                "nat_gateway_id=kms_nat.id, public_ip_address_id=kms_nat_ip.id); "
+                'pulumi_azure.network.SubnetNatGatewayAssociation("snet-flex-nat", subnet_id=subnet.id, '
+                "nat_gateway_id=kms_nat.id)  # subnet, rg, vnet: Subnet snet-flex, its resource group and "
+                "virtual network\nDocs: docs/findings.md#kms-no-outbound (KMS-NO-OUTBOUND)",
+            ),
+        ],
+        remediations=[],
+    ),
     ("auto_routes", "dev"): Expected(
         exit_code=0,
         verdicts={"snet-inline": "reachable", "snet-routes": "reachable"},
@@ -528,7 +777,7 @@ def test_classic_program(program: str, stack: str) -> None:
 def test_printed_classic_code_runs_under_the_pulumi_azure_sdk() -> None:
     """Every fix printed in pulumi-azure terms names classes and keywords the installed SDK has."""
     codes = [f[3] for case in CASES.values() for f in case.fixes if "azure_native" not in f[3]]
-    assert len(codes) == 9
+    assert len(codes) == 15
     done = subprocess.run(
         [sys.executable, str(REPO / "tests" / "collect" / "classic_code_check.py")],
         input=json.dumps(codes),

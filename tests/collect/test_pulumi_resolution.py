@@ -489,6 +489,7 @@ def test_admin_rule_group_without_members_is_unknown() -> None:
         {
             "properties": {
                 "commitType": "SecurityAdmin",
+                "targetLocations": ["westeurope"],
                 "configurationIds": [arm_id(RG, "networkManagers/m/securityAdminConfigurations/sac")],
             }
         },

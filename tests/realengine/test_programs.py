@@ -19,16 +19,23 @@ KMSGUARD = str(Path(sys.executable).parent / "kmsguard")
 
 # program directory → stack → (exit code, a line the error output must hold when the program fails)
 CASES: dict[str, tuple[str, int, str]] = {
+    # An AVNM routing configuration kmsguard does not read: the spoke is unknown, each routing resource is
+    # a kms-unverified advisory, and the preview passes (the unknown policy is advisory by default).
+    "avnm_routing": ("dev", 0, ""),
     # The classic provider (pulumi-azure) on kmsguard's offline pulumi-resource-azure; the exit codes are
     # the stand-in's (tests/collect/test_classic_programs.py).
     "classic_auto_routes": ("dev", 0, ""),
     "classic_firewall": ("dev", 1, ""),
     "classic_firewall-allowed": ("allowed", 0, ""),
     "classic_forced_tunnel": ("dev", 1, ""),
+    "classic_fw_rules": ("dev", 1, ""),
+    "classic_fw_rules-allowed": ("allowed", 0, ""),
     "classic_mixed": ("dev", 1, ""),
     "classic_nat": ("dev", 1, ""),
     "classic_nsg": ("dev", 1, ""),
     "classic_private_dns": ("dev", 1, ""),
+    "classic_scale_set": ("dev", 1, ""),
+    "classic_scale_set-outbound": ("outbound", 1, ""),
     "component": ("prod", 0, ""),
     "config": ("test", 0, ""),
     "config-empty": ("empty", 2, "Missing required configuration variable 'configured:prefix'"),

@@ -7,28 +7,31 @@
    (subnet, NIC, VNet) and the attached resource are resolved with the same resolver. One whose
    target cannot be determined makes that attachment unknown on every subnet (or NIC, VNet) it may
    be, since ignoring it could hide a 0.0.0.0/0 route or a deny rule.
-3. Classic network resources of a type not read yet are never ignored (DESIGN "unknown is never a
-   pass"): each is a Problem naming it (kms-unverified reports it), and every subnet's KMS path gets
-   an unknown route and unknown DNS naming them, so the subnets' verdicts turn ``unknown``.
+3. Network resources of a type not read yet, classic or azure-native, are never ignored (DESIGN
+   "unknown is never a pass"): each is a Problem naming it (kms-unverified reports it), and every
+   subnet's KMS path gets an unknown route and unknown DNS naming them, so the subnets' verdicts turn
+   ``unknown`` (``azure_native.passes.mark_unread``, shared with the azure-native collector).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
-from kmsguard.collect.azure_classic import translate, types
+from kmsguard import protocol
+from kmsguard.collect.azure_classic import compute_lb, translate, translate_edge, types
+from kmsguard.collect.azure_native import coverage, passes
 from kmsguard.collect.azure_native.arm import TYPES, ArmType
 from kmsguard.collect.azure_native.collector import _Assembler, _guard
 from kmsguard.collect.azure_native.stack import Res, Stack, _strs, make_res, res_of
 from kmsguard.collect.azure_native.values import Node, Reader, decode, type_name
-from kmsguard.model import Network, Problem, Route, Unknown
+from kmsguard.model import Network, Problem, Unknown
 from kmsguard.model.network import MaybeRef, Strs
 
 if TYPE_CHECKING:
-    from kmsguard.collect.pulumi import PulumiResource
+    from kmsguard.collect.resource import PulumiResource
 
 T = TypeVar("T")
 
@@ -37,24 +40,20 @@ T = TypeVar("T")
 _NO_SEGMENT = "-association"
 
 
-@dataclass(frozen=True)
-class _Unread:
-    name: str
-    urn: str
-    token: str
-
-
 def build(resources: Sequence[PulumiResource]) -> Network:
     problems: list[Problem] = []
     decoded: list[Res] = []
     links: list[Res] = []
-    unread: list[_Unread] = []
+    unread: list[passes.Unread] = []
     for i, raw in enumerate(resources):
         urn = getattr(raw, "urn", None)
         token = getattr(raw, "type", None)
         where = str(getattr(raw, "name", None) or (urn if isinstance(urn, str) else f"resource #{i}"))
         at = urn if isinstance(urn, str) else None
         if not types.is_classic(token):
+            if coverage.unread(token):
+                unread.append(passes.Unread(where, at or "", str(token)))
+                continue
             r = _guard(problems, where, at, partial(make_res, raw, problems))
         elif token in types.READ:
             r = _guard(problems, where, at, partial(_translated, raw, problems))
@@ -66,22 +65,25 @@ def build(resources: Sequence[PulumiResource]) -> Network:
         else:
             assert isinstance(token, str)
             if types.unread(token):
-                unread.append(_Unread(where, at or "", token))
+                unread.append(passes.Unread(where, at or "", token))
             continue
         if r is not None:
             decoded.append(r)
     stack = Stack(decoded, problems)
     network = _Assembler(stack, problems).network()
     network = _Links(stack, network, problems).apply(links)
-    if unread:
-        network = _mark_unread(network, unread, problems)
+    network = compute_lb.apply(stack, network, links, problems)
+    network = translate_edge.attach_rule_collections(stack, network)
+    network = translate_edge.mark_connections(stack, network)
+    network = translate_edge.deployment_regions(stack, network)
+    network = passes.mark_unread(network, unread, problems)
     return replace(network, problems=tuple(problems))
 
 
 def _res(raw: PulumiResource, kind: str, arm: ArmType, props: dict[str, Node], problems: list[Problem],
          pdeps: Mapping[str, tuple[str, ...]]) -> Res:  # fmt: skip
     urn = raw.urn if isinstance(raw.urn, str) else ""
-    name = raw.name if isinstance(raw.name, str) and raw.name else urn.rsplit("::", 1)[-1] or kind
+    name = raw.name if isinstance(raw.name, str) and raw.name else protocol.logical_name(urn) or kind
     return res_of(raw, Reader(name, urn, kind, False, pdeps, problems), props, arm)
 
 
@@ -100,8 +102,14 @@ def _decoded(raw: PulumiResource, problems: list[Problem], kind: str) -> tuple[d
 def _translated(raw: PulumiResource, problems: list[Problem]) -> Res:
     kind = types.READ[raw.type]
     props, pdeps = _decoded(raw, problems, kind)
-    bag, renames = translate.TRANSLATORS[raw.type](props)
-    return _res(raw, kind, TYPES[kind], bag, problems, translate.renamed_deps(pdeps, renames))
+    translator = (
+        translate.TRANSLATORS.get(raw.type)
+        or compute_lb.TRANSLATORS.get(raw.type)
+        or translate_edge.TRANSLATORS[raw.type]
+    )
+    bag, renames = translator(props)
+    arm = TYPES.get(kind) or translate_edge.ARM_TYPES[kind]
+    return _res(raw, kind, arm, bag, problems, translate.renamed_deps(pdeps, renames))
 
 
 def _association(raw: PulumiResource, problems: list[Problem]) -> Res:
@@ -215,46 +223,6 @@ class _Links:
         self._attach(
             link, "DNS server list", self.vnets, target, "dns_servers", servers or (), "virtualNetworkId"
         )
-
-
-# --- classic resources not read yet -------------------------------------------------------------------
-
-
-def _mark_unread(network: Network, unread: list[_Unread], problems: list[Problem]) -> Network:
-    names = ", ".join(f"{u.name} ({u.token})" for u in unread)
-    for u in unread:
-        problems.append(
-            Problem(
-                u.name,
-                "(type)",
-                f"{u.token} is a classic azure (pulumi-azure) type kmsguard does not read yet; it may change "
-                "the KMS path of any subnet in the stack, so their verdicts are unknown",
-                u.urn or None,
-            )
-        )
-    why = f"classic azure resources kmsguard does not read yet may change this path: {names}"
-    marker = Route("(classic resources not read)", Unknown(why), Unknown(why))
-    tables = dict(network.route_tables)
-    subnets = dict(network.subnets)
-    marked: set[str] = set()
-    for key, subnet in network.subnets.items():
-        ref = subnet.route_table
-        if ref is None:
-            subnets[key] = replace(subnet, route_table=Unknown(why))
-        elif isinstance(ref, str) and ref in tables and ref not in marked:
-            marked.add(ref)
-    for key in marked | (
-        set(tables) - {s.route_table for s in network.subnets.values() if isinstance(s.route_table, str)}
-    ):
-        table = tables[key]
-        if isinstance(table.routes, tuple):
-            tables[key] = replace(table, routes=(*table.routes, marker))
-    # DNS too: an unread resolver ruleset or record may decide how the KMS name resolves (§7).
-    vnets = {
-        key: replace(v, dns_servers=Unknown(why)) if not v.dns_servers else v
-        for key, v in network.vnets.items()
-    }
-    return replace(network, subnets=subnets, route_tables=tables, vnets=vnets)
 
 
 __all__ = ["build"]

@@ -212,6 +212,15 @@ def identity(p: Bag) -> tuple[Bag, Renames]:
     return _base(p), {}
 
 
+def local_gateway(p: Bag) -> tuple[Bag, Renames]:
+    """The address space a connection installs as gateway routes (translate_edge.mark_connections)."""
+    out = _base(p)
+    if "addressSpaces" in p:
+        space = p["addressSpaces"]
+        out["localNetworkAddressSpace"] = space if space is UNK else {"addressPrefixes": space}
+    return out, {"addressSpaces": "localNetworkAddressSpace"}
+
+
 # --- NICs and VMs ----------------------------------------------------------------------------------
 
 
@@ -235,7 +244,8 @@ def nic(p: Bag) -> tuple[Bag, Renames]:
 
 
 def _vm(p: Bag, os_type: str | None, image_key: str, image_id_key: str) -> tuple[Bag, Renames]:
-    out = _base(p, "licenseType")
+    # virtualMachineScaleSetId: the Flexible scale set the VM joins (compute_lb.apply reads it).
+    out = _base(p, "licenseType", "virtualMachineScaleSetId")
     if "networkInterfaceIds" in p:
         ids = p["networkInterfaceIds"]
         out["networkProfile"] = ids if ids is UNK else {"networkInterfaces": _ids(ids)}
@@ -511,7 +521,7 @@ TRANSLATORS: dict[str, Translator] = {
     "azure:network/publicIp:PublicIp": identity,
     "azure:network/natGateway:NatGateway": identity,
     "azure:network/virtualNetworkGateway:VirtualNetworkGateway": gateway,
-    "azure:network/localNetworkGateway:LocalNetworkGateway": identity,
+    "azure:network/localNetworkGateway:LocalNetworkGateway": local_gateway,
     "azure:network/firewall:Firewall": firewall,
     "azure:network/firewallPolicy:FirewallPolicy": firewall_policy,
     "azure:network/firewallPolicyRuleCollectionGroup:FirewallPolicyRuleCollectionGroup": rule_collection_group,

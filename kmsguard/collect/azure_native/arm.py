@@ -71,6 +71,8 @@ TYPES: Final[dict[str, ArmType]] = {
         _t("VirtualMachineScaleSet", "virtualmachinescalesets", "vmScaleSetName", module="compute"),
         _t("VirtualNetworkGateway", "virtualnetworkgateways", "virtualNetworkGatewayName"),
         _t("LocalNetworkGateway", "localnetworkgateways", "localNetworkGatewayName"),
+        # Read for the static routes it adds (passes.mark_connections), not built into the model.
+        _t("VirtualNetworkGatewayConnection", "connections", "virtualNetworkGatewayConnectionName"),
         _t("AzureFirewall", "azurefirewalls", "azureFirewallName"),
         _t("FirewallPolicy", "firewallpolicies", "firewallPolicyName"),
         _t(

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from kmsguard.collect.azure_native.refs import ref_list, subnet_field, vnet_of
 from kmsguard.collect.azure_native.stack import Res, Stack
-from kmsguard.collect.azure_native.values import Node, Reader
+from kmsguard.collect.azure_native.values import SECRET_PLACEHOLDER, Node, Reader
 from kmsguard.model import (
     BackendPool,
     ImageReference,
@@ -140,7 +140,7 @@ def _templates(
         if isinstance(cfg, Unknown):
             return cfg
         label = rd.label(cfg, "name", f"{path}.name", f"#{i}")
-        suffix = label if label != "[secret]" and not label.startswith("#") else f"[{i}]"
+        suffix = label if label != SECRET_PLACEHOLDER and not label.startswith("#") else f"[{i}]"
         key = f"{r.urn}#networkInterfaceConfigurations/{suffix}"
         out.append(
             NetworkInterface(

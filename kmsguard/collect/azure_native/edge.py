@@ -610,6 +610,7 @@ def admin_rules(stack: Stack) -> list[AdminRule]:
         rd = r.reader
         p = r.props
         vnets: tuple[MaybeRef, ...] | Unknown
+        undeployed = ""
         coll_key = stack.parents.get(r.urn)
         coll = stack.res.get(coll_key) if isinstance(coll_key, str) else None
         if coll is None:
@@ -622,9 +623,8 @@ def admin_rules(stack: Stack) -> list[AdminRule]:
             elif not isinstance(config, str) or config not in committed:
                 # An AVNM configuration takes effect only once committed to a region (docs/rules.md#admin-rules);
                 # one committed outside the stack would still apply, so the rule stays "may apply".
-                vnets = Unknown(
-                    f"{NOT_DEPLOYED}: no Commit in the stack deploys the security admin configuration of {r.name}"
-                )
+                undeployed = f"{NOT_DEPLOYED}: no Commit in the stack deploys the security admin configuration of {r.name}"
+                vnets = Unknown(undeployed)
             else:
                 vnets = tuple(v for g in groups for v in _group_vnets(stack, g))
         out.append(
@@ -639,6 +639,7 @@ def admin_rules(stack: Stack) -> list[AdminRule]:
                 destinations=_addresses(r, p, "destinations"),
                 source_port_ranges=rd.strs(p, "sourcePortRanges", "sourcePortRanges") or (),
                 destination_port_ranges=rd.strs(p, "destinationPortRanges", "destinationPortRanges") or (),
+                undeployed=undeployed,
             )
         )
     return out

@@ -45,9 +45,10 @@ from kmsguard.collect.azure_native.values import (
 )
 from kmsguard.model import Origin, Problem, Unknown
 from kmsguard.model.network import MaybeRef
+from kmsguard.protocol import logical_name
 
 if TYPE_CHECKING:
-    from kmsguard.collect.pulumi import PulumiResource
+    from kmsguard.collect.resource import PulumiResource
 
 
 @dataclass
@@ -105,13 +106,14 @@ def _projected(props: Mapping[str, Node]) -> bool:
 
 
 def make_res(raw: PulumiResource, problems: list[Problem]) -> Res | None:
-    """A ``Res`` for a handled azure-native type; ``None`` for other types (providers, components)."""
+    """A ``Res`` for a handled azure-native type; ``None`` for other types (providers, components,
+    types ``coverage`` calls irrelevant; the collector reports the unread ones before calling this)."""
     token = raw.type if isinstance(raw.type, str) else ""
     kind = kind_of(token)
     if kind is None:
         return None
     urn = raw.urn if isinstance(raw.urn, str) else ""
-    name = raw.name if isinstance(raw.name, str) and raw.name else urn.rsplit("::", 1)[-1] or kind
+    name = raw.name if isinstance(raw.name, str) and raw.name else logical_name(urn) or kind
     props = decode(raw.props) if isinstance(raw.props, Mapping) else None
     pdeps_raw = raw.property_dependencies if isinstance(raw.property_dependencies, Mapping) else {}
     pdeps = {str(k): _strs(v) for k, v in pdeps_raw.items()}

@@ -40,27 +40,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeAlias
 
+from kmsguard import protocol
 from kmsguard.model import Problem, Unknown
 from kmsguard.model.network import Strs
 
-# §1.8: the sentinels the engine and pulumi_policy use for unknown values, one per element type.
-UNKNOWN_STRING: Final = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-UNKNOWN_SENTINELS: Final = frozenset(
-    {
-        UNKNOWN_STRING,
-        "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",  # boolean
-        "3eeb2bf0-c639-47a8-9e75-3b44932eb421",  # number
-        "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",  # array
-        "030794c1-ac77-496b-92df-f27374a8bd58",  # asset
-        "e48ece36-62e2-4504-bad9-02848725956a",  # archive
-        "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",  # object
-    }
-)
-SIG_KEY: Final = "4dabf18193072939515e22adb298388d"
-SECRET_SIG: Final = "1b47061264138c4ac30d75fd1eb44270"
-RESOURCE_REF_SIG: Final = "5cf8f73096256a8f31e491e813e4eb8e"
-# §4.1/§4.2: preview JSON and `pulumi policy analyze --file` replace secrets they cannot show.
-SECRET_PLACEHOLDER: Final = "[secret]"
+# §1.8 and §4.1/§4.2: the sentinels, signatures and the placeholder are kmsguard.protocol's; the
+# collector only needs the set of sentinels, whatever their type.
+UNKNOWN_STRING: Final = protocol.UNKNOWN_STRING
+UNKNOWN_SENTINELS: Final = frozenset(protocol.UNKNOWN_SENTINELS)
+SIG_KEY: Final = protocol.SIG_KEY
+SECRET_SIG: Final = protocol.SECRET_SIG
+RESOURCE_REF_SIG: Final = protocol.RESOURCE_REF_SIG
+SECRET_PLACEHOLDER: Final = protocol.SECRET_PLACEHOLDER
 MAX_DEPTH: Final = 64
 
 
