@@ -5,10 +5,15 @@ What pulumi-terraform-bridge's ``pkg/tfbridge`` provider does in a preview, with
 (``kmsguard/engine/mocks/host/monitor.py``: "outputs echo the inputs, id unknown"), so that both engines
 hand the policy pack and the program the same values:
 
-* ``Check``: the inputs unchanged. The bridge would also fill an unset ``name`` with the logical name
-  plus a random suffix (``tfbridge`` autonaming) and apply config defaults; both are known values
-  invented for a resource the program left unnamed, so the offline provider leaves them out, as the
-  stand-in does (the analysis reads an absent property as "not set", never as a match);
+* ``Check``: the inputs unchanged, but for the one config default that is the user's own value: a
+  ``ResourceGroup`` without ``location`` takes the provider's ``location`` (``azure:location``), as
+  pulumi-azure's ``provider/resources.go`` declares (``azurerm_resource_group``: ``Default:
+  &tfbridge.DefaultInfo{Config: azureLocation}``). The bridge would also fill an unset ``name`` with
+  the logical name plus a random suffix (``tfbridge`` autonaming) and every other resource's unset
+  ``location`` with its resource group's, looked up in Azure (``defaultAzureLocation``, unknown in a
+  preview); those are values invented for, or fetched about, a resource, so the offline provider
+  leaves them out, as the stand-in does (the analysis reads an absent property as "not set", never
+  as a match);
 * ``Create`` in a preview: id empty (the engine's "not yet known") and outputs = the inputs. The bridge
   adds the schema's computed properties as unknowns; a property the program reads that the outputs do
   not hold resolves to unknown in a preview anyway (the Python SDK resolves every output missing from a
@@ -29,6 +34,7 @@ __all__ = ["PACKAGE", "SDK", "check_inputs", "invoke_outputs", "plugin_version",
 
 PACKAGE: Final = "azure"
 SDK: Final = "pulumi_azure"
+RESOURCE_GROUP: Final = "azure:core/resourceGroup:ResourceGroup"
 
 
 def plugin_version() -> str:
@@ -39,9 +45,13 @@ def plugin_version() -> str:
         return "0.0.0"
 
 
-def check_inputs(news: Mapping[str, Any]) -> dict[str, Any]:
-    """Check's answer: the inputs as given (no autoname, no config defaults: nothing invented)."""
-    return dict(news)
+def check_inputs(news: Mapping[str, Any], *, token: str = "", location: str | None = None) -> dict[str, Any]:
+    """Check's answer: the inputs as given (no autoname: nothing invented), with a resource group's
+    unset ``location`` taken from the provider's ``location`` config when it has one."""
+    checked = dict(news)
+    if token == RESOURCE_GROUP and checked.get("location") is None and location:
+        checked["location"] = location
+    return checked
 
 
 def preview_outputs(inputs: Mapping[str, Any]) -> dict[str, Any]:

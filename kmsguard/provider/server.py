@@ -259,7 +259,9 @@ class OfflineAzureClassicProvider(OfflineAzureNativeProvider):
         return azure_classic.plugin_version()
 
     def Check(self, request: Any, context: Any) -> provider_pb2.CheckResponse:
-        checked = azure_classic.check_inputs(struct_to_dict(request.news))
+        checked = azure_classic.check_inputs(
+            struct_to_dict(request.news), token=_type_of(request.urn, request.type), location=self._location()
+        )
         return provider_pb2.CheckResponse(inputs=dict_to_struct(checked))
 
     def Create(self, request: Any, context: Any) -> provider_pb2.CreateResponse:

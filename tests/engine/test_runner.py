@@ -715,6 +715,26 @@ def test_invokes_are_unknown_offline(tmp_path: Path) -> None:
     assert run.get("rt").inputs["tags"] == {"sub": None}
 
 
+def test_an_empty_invoke_result_in_a_required_input_fails_check_as_on_the_engine(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi_azure_native as azure\n"
+        "rg = azure.resources.get_resource_group_output(resource_group_name='rg')\n"
+        "azure.network.RouteTable('rt', resource_group_name=rg.name)\n"
+    )
+    # The SDK's constructor sees an Output, not None; the provider's Check reports the missing path
+    # parameter and the engine fails the preview (issueCheckFailures), with the file and line.
+    with pytest.raises(KmsguardError) as failed:
+        run_program(tmp_path, "dev")
+    assert str(failed.value).endswith(
+        "failed: azure-native:network:RouteTable resource 'rt' has a problem: missing required property "
+        "'resourceGroupName' (__main__.py, line 3)\n(an offline preview cannot ask Azure: these invokes "
+        "returned no data, every field None: azure-native:resources:getResourceGroup; give the program "
+        "those values from its config)"
+    )
+
+
 def test_main_may_name_a_file(tmp_path: Path) -> None:
     (tmp_path / "infra").mkdir()
     (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\nmain: infra/app.py\n")

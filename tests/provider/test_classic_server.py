@@ -81,8 +81,38 @@ def test_check_returns_the_inputs_without_an_invented_name(provider: Any) -> Non
         timeout=60,
     )
     assert list(checked.failures) == []
-    # No autoname and no config location: exactly the stand-in's inputs.
+    # No autoname and no location default for a route table: exactly the stand-in's inputs.
     assert struct_to_dict(checked.inputs) == news
+
+
+RESOURCE_GROUP = "azure:core/resourceGroup:ResourceGroup"
+
+
+@pytest.mark.parametrize(
+    ("token", "news", "checked"),
+    [
+        # pulumi-azure provider/resources.go, azurerm_resource_group: Default{Config: azureLocation}.
+        (RESOURCE_GROUP, {"name": "rg"}, {"name": "rg", "location": "westeurope"}),
+        (
+            RESOURCE_GROUP,
+            {"name": "rg", "location": "northeurope"},
+            {"name": "rg", "location": "northeurope"},
+        ),
+        # Any other resource's default is its resource group's location, fetched from Azure: left out.
+        (ROUTE_TABLE, {"name": "rt", "resourceGroupName": "rg"}, {"name": "rt", "resourceGroupName": "rg"}),
+    ],
+)
+def test_a_resource_group_takes_the_provider_location(
+    provider: Any, token: str, news: dict[str, Any], checked: dict[str, Any]
+) -> None:
+    name = news["name"]
+    answer = provider.Check(
+        provider_pb2.CheckRequest(
+            urn=f"{URN}{token}::{name}", name=name, type=token, news=_struct(news), randomSeed=SEED
+        ),
+        timeout=60,
+    )
+    assert struct_to_dict(answer.inputs) == checked
 
 
 def test_create_in_a_preview_echoes_the_inputs_with_an_unknown_id(provider: Any) -> None:

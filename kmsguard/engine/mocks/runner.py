@@ -33,8 +33,10 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from kmsguard.errors import KmsguardError
+from kmsguard.protocol import provider_ref_urn
 
 from ..driver import PackResource
+from ..errors import ProgramError
 from ..project import Project, load_project, load_stack_config, stack_name
 from ..wire import decode_value
 
@@ -83,7 +85,7 @@ class Registration:
     @property
     def provider_urn(self) -> str:
         """The provider reference without its id (``urn::id`` → ``urn``)."""
-        return self.provider.rsplit("::", 1)[0] if self.provider else ""
+        return provider_ref_urn(self.provider)
 
 
 @dataclass(frozen=True)
@@ -132,18 +134,6 @@ class ProgramRun:
                 f"{len(found)} registrations named {name!r}" + (f" of type {type_}" if type_ else "")
             )
         return found[0]
-
-
-class ProgramError(KmsguardError):
-    """The program raised: ``traceback`` is the program's own, without the runner's frames."""
-
-    exit_code: int = 2
-
-    def __init__(self, message: str, traceback: str, stdout: str = "", stderr: str = "") -> None:
-        super().__init__(message)
-        self.traceback = traceback
-        self.stdout = stdout
-        self.stderr = stderr
 
 
 def run_program(
@@ -218,7 +208,8 @@ def run_program(
             # `pulumi preview` fails with the engine's diagnostic (exit 2 from the CLI).
             source = error.get("source")
             where = f" ({source[0]}, line {source[1]})" if source else ""
-            raise KmsguardError(f"the preview of {project.main} failed: {error['message']}{where}")
+            note = str(error.get("note") or "")
+            raise KmsguardError(f"the preview of {project.main} failed: {error['message']}{where}{note}")
         raise KmsguardError(
             f"recording the registrations of {project.main} failed: {error['message']}\n{error['traceback']}"
         )

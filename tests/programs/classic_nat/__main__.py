@@ -4,9 +4,15 @@ needs an explicit outbound method; ``snet-nat`` has a NAT gateway, ``snet-privat
 import pulumi_azure as azure
 
 LOCATION = "westeurope"
-rg = azure.core.ResourceGroup("rg", name="rg-classic", location=LOCATION)
+# The resource group takes its location from the provider's (``azure:location`` in Pulumi.dev.yaml),
+# and the VNet, which decides the subnets' cloud, takes the resource group's.
+rg = azure.core.ResourceGroup("rg", name="rg-classic")
 vnet = azure.network.VirtualNetwork(
-    "vnet", name="vnet-spoke", resource_group_name=rg.name, location=LOCATION, address_spaces=["10.3.0.0/16"]
+    "vnet",
+    name="vnet-spoke",
+    resource_group_name=rg.name,
+    location=rg.location,
+    address_spaces=["10.3.0.0/16"],
 )
 pip = azure.network.PublicIp(
     "nat-ip",

@@ -195,13 +195,18 @@ def main(spec_path: str) -> int:
             loop.run_until_complete(_record_exports(monitor))
         except BaseException as exc:  # the program's failure is the result, not a crash of the host
             error = _failure(exc, monitor.error, project_dir)
-            if error is not None and error["kind"] == "program" and monitor.invokes:
+            if error is not None and error["kind"] in ("program", "engine") and monitor.invokes:
+                # Both engines answer an invoke with an empty result (kmsguard/provider): every field
+                # of its result is None, in the plain and the *_output form alike.
                 note = (
-                    f"\n(an offline preview cannot answer invokes; these were unknown: {', '.join(monitor.invokes)}; "
-                    "use their *_output form so the unknown flows on)"
+                    f"\n(an offline preview cannot ask Azure: these invokes returned no data, every field None: "
+                    f"{', '.join(monitor.invokes)}; give the program those values from its config)"
                 )
-                error["message"] += note
-                error["traceback"] += note.lstrip("\n") + "\n"
+                if error["kind"] == "engine":
+                    error["note"] = note  # after the refused registration's place
+                else:
+                    error["message"] += note
+                    error["traceback"] += note.lstrip("\n") + "\n"
     if error is None and monitor.error is not None:
         # A refused registration fails the preview even if the program went on without it.
         error = _failure(RuntimeError("registration failed"), monitor.error, project_dir)

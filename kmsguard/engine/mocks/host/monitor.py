@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from _kmsguard_provider import azure_classic as classic
 from _kmsguard_provider import azure_native as shapes  # loaded by the runner's bootstrap
 from _kmsguard_provider.wire import dict_to_struct as json_to_struct
 from _kmsguard_provider.wire import struct_to_dict as struct_to_json
@@ -61,6 +62,18 @@ def duplicate_urn_error(urn: str, source: list[Any] | None = None) -> EngineErro
     ``generateURN`` (pkg/resource/deploy/step_generator.go) for a second resource with the same URN:
     the deployment bails, whichever of the two the engine happened to see first."""
     return EngineError(f"Duplicate resource URN '{urn}'; try giving it a unique name", source)
+
+
+def check_failure_error(
+    token: str, name: str, failures: list[tuple[str, str]], source: list[Any] | None = None
+) -> EngineError:
+    """The provider's Check failures as the engine reports them (``issueCheckFailures``,
+    pkg/resource/deploy/step_generator.go, with ``diag.GetResourceInvalidError``): the preview fails.
+    The SDK's constructors catch a missing required argument given as ``None``; an Output that resolves
+    to ``None`` (an offline invoke's empty result, say) reaches Check."""
+    return EngineError(
+        "\n".join(f"{token} resource '{name}' has a problem: {reason}" for _prop, reason in failures), source
+    )
 
 
 def _field(message: Any, name: str, default: Any = None) -> Any:
@@ -262,7 +275,15 @@ class RecordingMonitor(MockMonitor):
                 name=str(request.name),
                 random_seed=random_seed(urn),
             )
+            failures = shapes.check_failures(cls, inputs)
+            if failures:
+                raise check_failure_error(request.type, str(request.name), failures, self._source(request))
             outputs = shapes.preview_outputs(cls, inputs)
+        elif custom and request.type.startswith(f"{classic.PACKAGE}:"):
+            inputs = classic.check_inputs(
+                inputs, token=request.type, location=self._provider_location(provider)
+            )
+            outputs = {**inputs, "id": shapes.UNKNOWN}
         elif custom:
             # A provider whose preview behaviour is not modelled: outputs echo the inputs, id unknown.
             outputs = {**inputs, "id": shapes.UNKNOWN}
