@@ -17,24 +17,53 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from kmsguard.protocol import SECRET_PLACEHOLDER
+
 if TYPE_CHECKING:
     from kmsguard.evaluate import Evaluation
 
-REDACTED = "[secret]"
+REDACTED = SECRET_PLACEHOLDER
 # JUnit attributes that are counts or places, never text from the stack.
 _XML_NUMERIC = frozenset({"tests", "failures", "errors", "skipped", "time", "line"})
 _TAG = re.compile(r"(<[^>]*>)")
 _ARIA = re.compile(r'(aria-label=")([^"]*)(")')
+# JSON and SARIF keys whose values are URNs (SARIF logical locations carry them as qualified names).
+_URN_KEYS = frozenset({"urn", "fullyQualifiedName"})
 
 
 def secret_texts(ev: Evaluation) -> list[str]:
-    """The secret texts of the evaluated resources, longest first (so no text is cut in part)."""
+    """The secret texts of the evaluated resources, longest first (so no text is cut in part).
+
+    What the program made secret is the finest marking there is: an output property is secret as a
+    whole whenever its same-named input holds a secret anywhere inside (the engine's
+    ``annotateSecrets``, azure-native's preview outputs), so a route table's whole ``routes`` list is
+    secret when one prefix is. Its texts are then taken from the input, where only the secret prefix
+    is marked, not the table's route names and next hop types; an output secret that no input
+    explains (a provider's own secret) counts as a whole."""
     texts: set[str] = set()
     for r in ev.drive.final_resources:
-        texts.update(_texts(r.inputs))
-        if r.outputs is not None:
-            texts.update(_texts(r.outputs))
+        inputs = r.inputs if isinstance(r.inputs, Mapping) else {}
+        texts.update(_texts(inputs))
+        if not isinstance(r.outputs, Mapping):
+            continue
+        for key, value in r.outputs.items():
+            given = inputs.get(key)
+            if given is not None and _has_secret(given):
+                continue  # its secret texts came from the input, as the program marked them
+            texts.update(_texts(value))
     return sorted(texts, key=lambda t: (-len(t), t))
+
+
+def _has_secret(value: Any) -> bool:
+    from kmsguard.engine import Secret
+
+    if isinstance(value, Secret):
+        return True
+    if isinstance(value, Mapping):
+        return any(_has_secret(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_secret(v) for v in value)
+    return False
 
 
 def _texts(value: Any, inside: bool = False) -> Iterator[str]:
@@ -61,17 +90,20 @@ def in_text(text: str, secrets: Iterable[str]) -> str:
 
 
 def in_json(report: str, secrets: list[str]) -> str:
-    """Redact the string values of a JSON document rendered with indent 2 (keys are the format's)."""
+    """Redact the string values of a JSON document rendered with indent 2 (keys are the format's).
+
+    URNs stay as they are: Pulumi shows them in the clear (a logical name is never secret), and a diff
+    or a SARIF baseline matches subnets and results by them."""
     if not secrets:
         return report
 
-    def walk(value: Any) -> Any:
+    def walk(value: Any, key: str = "") -> Any:
         if isinstance(value, str):
-            return in_text(value, secrets)
+            return value if key in _URN_KEYS and value.startswith("urn:pulumi:") else in_text(value, secrets)
         if isinstance(value, list):
-            return [walk(v) for v in value]
+            return [walk(v, key) for v in value]
         if isinstance(value, dict):
-            return {k: walk(v) for k, v in value.items()}
+            return {k: walk(v, k) for k, v in value.items()}
         return value
 
     return json.dumps(walk(json.loads(report)), indent=2, ensure_ascii=False) + "\n"
