@@ -253,3 +253,36 @@ def test_appliance_ips_are_listed_when_the_limit_is_reached() -> None:
         == 1
     )
     assert plan_kms_routes([DEFAULT_TO_NVA, onprem, *filler[:397]], "eastus").over_limit
+
+
+CLASSIC_NSG_URN = "urn:pulumi:dev::net::azure:network/networkSecurityGroup:NetworkSecurityGroup::nsg-web"
+NATIVE_NSG_URN = "urn:pulumi:dev::net::azure-native:network:NetworkSecurityGroup::nsg-web"
+
+
+@pytest.mark.parametrize(
+    ("urn", "code"),
+    [
+        # Classic, but nothing classic can be written (the NSG is not in the model): no code at all,
+        # never the azure-native code that would fail when pasted into a pulumi-azure program.
+        (CLASSIC_NSG_URN, ""),
+        # azure-native: left exactly as the analysis wrote it.
+        (NATIVE_NSG_URN, "security_rules=[..., azure_native.network.SecurityRuleArgs(...)]"),
+    ],
+)
+def test_a_classic_fix_that_cannot_be_written_in_classic_terms_prints_no_code(urn: str, code: str) -> None:
+    from kmsguard.analysis import Fix, SubnetResult, Verdict
+    from kmsguard.analysis.subnet import NetworkResult
+    from kmsguard.model import Network
+    from kmsguard.remediate.classic import in_classic_terms
+
+    fix = Fix(
+        kind="add-nsg-rule",
+        target="nsg-web",
+        urn=urn,
+        detail="NSG nsg-web: add an outbound rule allowing TCP 1688 to the KMS IPs",
+        code="security_rules=[..., azure_native.network.SecurityRuleArgs(...)]",
+        data={"nsg": "nsg-web", "priority": 100, "name": "allow-kms", "destinationAddressPrefixes": []},
+    )
+    subnet = SubnetResult("s", "s", None, "vnet", "westeurope", "public", Verdict.BLOCKED, fixes=(fix,))
+    (out,) = in_classic_terms(NetworkResult((subnet,), ()), Network()).subnets[0].fixes
+    assert (out.code, out.detail, out.data) == (code, fix.detail, fix.data)

@@ -13,11 +13,12 @@ the same code. Nothing here imports a provider SDK.
 from __future__ import annotations
 
 import dataclasses
-import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from kmsguard import protocol
+from kmsguard.analysis.fixes import logical_name, py
+from kmsguard.analysis.fixes import standalone as _standalone
 from kmsguard.catalog import KMS_PORT
 
 if TYPE_CHECKING:
@@ -29,17 +30,13 @@ CLASSIC_ROUTE_TABLE = "azure:network/routeTable:RouteTable"
 CLASSIC_ROUTE = "azure:network/route:Route"
 CLASSIC_SUBNET = "azure:network/subnet:Subnet"
 CLASSIC_FIREWALL_POLICY = "azure:network/firewallPolicy:FirewallPolicy"
+CLASSIC_FIREWALL = "azure:network/firewall:Firewall"
 CLASSIC_DNS_ZONE = "azure:privatedns/zone:Zone"
 
 
 def urn_type(urn: object) -> str | None:
     """The resource type of a URN (``urn:pulumi:stack::project::[parent$]type::name``)."""
-    if not isinstance(urn, str):
-        return None
-    parts = urn.split("::")
-    if len(parts) < 4:
-        return None
-    return parts[2].rsplit("$", 1)[-1]
+    return (protocol.urn_type(urn) or None) if isinstance(urn, str) else None
 
 
 def is_classic_urn(urn: object) -> bool:
@@ -64,8 +61,10 @@ def _fix(fix: Fix, network: Network) -> Fix:
     kind = urn_type(fix.urn)
     if kind is None or not kind.startswith(CLASSIC_PREFIX):
         return fix
-    code = _code(fix, kind, network)
-    return fix if code is None or code == fix.code else dataclasses.replace(fix, code=code)
+    # azure-native code pasted into a classic program fails (other classes, other property names):
+    # a fix this module cannot write in classic terms prints its detail alone.
+    code = _code(fix, kind, network) or ""
+    return fix if code == fix.code else dataclasses.replace(fix, code=code)
 
 
 def _code(fix: Fix, kind: str, network: Network) -> str | None:
@@ -82,31 +81,19 @@ def _code(fix: Fix, kind: str, network: Network) -> str | None:
         and isinstance(d.get("priority"), int)
     ):
         return _firewall_rule(fix.target, d)
+    if fix.kind == "add-firewall-rule" and kind == CLASSIC_FIREWALL and isinstance(d.get("priority"), int):
+        return _firewall_collection(fix.target, d)
     if fix.kind == "add-dns-records" and kind == CLASSIC_DNS_ZONE:
         return _dns_records(d, network)
     if fix.kind == "add-nat-gateway" and kind == CLASSIC_SUBNET:
         return _nat_gateway(fix.target)
-    return None  # a kind without code (remove-nsg-rule, remove-snat-range): nothing to translate
+    return None  # remove-nsg-rule, remove-snat-range …: the detail says what to change
 
 
 # The style of the azure-native code (kmsguard.analysis.fixes): one line of Python for
 # ``import pulumi_azure``, literals in JSON spelling, new resources named after their target, and a
 # trailing comment naming what the placeholders (``rg``, ``table``, ``nsg`` …) stand for.
 NET = "pulumi_azure.network"
-
-
-def py(value: object) -> str:
-    return json.dumps(value)
-
-
-def logical_name(*parts: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(p for p in parts if p)).strip("-") or "kms"
-
-
-def _standalone(items: object) -> bool:
-    """All of a table's routes (an NSG's rules) are their own resources: add one more such resource,
-    never an inline item next to them (their PUTs overwrite each other, pulumi-mechanics §3.3)."""
-    return isinstance(items, tuple) and bool(items) and all(getattr(i, "urn", None) for i in items)
 
 
 def _routes(d: Mapping[str, object]) -> list[Mapping[str, str]]:
@@ -196,14 +183,29 @@ def _nsg_rule(d: Mapping[str, object], network: Network) -> str | None:
 def _firewall_rule(target: str, d: Mapping[str, object]) -> str:
     ips = [str(x) for x in _seq(d.get("ips"))]
     sources = [str(x) for x in _seq(d.get("sources"))] or ["*"]
+    name = str(d.get("name") or "kms-activation")
     return (
-        f"{NET}.FirewallPolicyRuleCollectionGroup({py(logical_name(target, 'kms-activation'))}, "
-        f'firewall_policy_id=policy.id, name="kms-activation", priority={d["priority"]}, '
+        f"{NET}.FirewallPolicyRuleCollectionGroup({py(logical_name(target, name))}, "
+        f"firewall_policy_id=policy.id, name={py(name)}, priority={d['priority']}, "
         f"network_rule_collections=[{NET}.FirewallPolicyRuleCollectionGroupNetworkRuleCollectionArgs("
         f'name="kms-activation", priority=100, action="Allow", rules=['
         f'{NET}.FirewallPolicyRuleCollectionGroupNetworkRuleCollectionRuleArgs(name="allow-kms", '
         f'protocols=["TCP"], source_addresses={py(sources)}, destination_addresses={py(ips)}, '
         f'destination_ports=["{KMS_PORT}"])])])  # policy: firewall policy {target}'
+    )
+
+
+def _firewall_collection(target: str, d: Mapping[str, object]) -> str:
+    """A firewall without policy: the classic provider declares its rules as standalone collections."""
+    ips = [str(x) for x in _seq(d.get("ips"))]
+    sources = [str(x) for x in _seq(d.get("sources"))] or ["*"]
+    name = str(d.get("name") or "kms-activation")
+    return (
+        f"{NET}.FirewallNetworkRuleCollection({py(logical_name(target, name))}, "
+        f"azure_firewall_name=fw.name, resource_group_name=rg.name, name={py(name)}, "
+        f'priority={d["priority"]}, action="Allow", rules=[{NET}.FirewallNetworkRuleCollectionRuleArgs('
+        f'name="allow-kms", protocols=["TCP"], source_addresses={py(sources)}, destination_addresses={py(ips)}, '
+        f'destination_ports=["{KMS_PORT}"])])  # fw, rg: Azure Firewall {target} and its resource group'
     )
 
 
