@@ -195,7 +195,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _report_error(exc: KmsguardError) -> None:
-    program_traceback = getattr(exc, "traceback", "")
+    from kmsguard.engine.errors import ProgramError
+
+    program_traceback = exc.traceback if isinstance(exc, ProgramError) else ""
     if program_traceback:
         # The program's own traceback, as `pulumi preview` shows it, before our one-line summary.
         _stderr(program_traceback if program_traceback.endswith("\n") else program_traceback + "\n")
@@ -346,13 +348,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     baseline = _baseline(args)
     try:
         if args.command == "preview":
-            if evaluate.resolve_engine(args.engine) == "pulumi":
+            cli = evaluate.resolve_engine(args.engine)
+            if cli is not None:
                 ev = evaluate.evaluate_with_cli(
                     args.dir,
                     args.stack,
                     policy_config=config,
                     pack_dir=args.policy_pack,
                     timeout=args.timeout,
+                    cli=cli,
                 )
             else:
                 ev = evaluate.evaluate_project(

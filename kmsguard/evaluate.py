@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kmsguard.analysis import NetworkResult
-from kmsguard.collect.pulumi import PulumiResource, merge_inputs
+from kmsguard.collect.resource import PulumiResource, merge_inputs
 from kmsguard.engine import (
     DriveResult,
+    EnforcementLevel,
     PackProcess,
     PackResource,
     PolicyInfo,
@@ -38,11 +39,22 @@ from kmsguard.engine import (
     Secret,
     Violation,
 )
-from kmsguard.engine.wire import SECRET_SIG, SIG_KEY, encode_value
+from kmsguard.engine.errors import PolicyConfigError
+from kmsguard.engine.wire import encode_value
 from kmsguard.errors import KmsguardError, ValidationError
+from kmsguard.protocol import (
+    SECRET_PLACEHOLDER,
+    SECRET_SIG,
+    SIG_KEY,
+    is_urn,
+    logical_name,
+    provider_ref_urn,
+    stack_and_project,
+)
 
 if TYPE_CHECKING:
     from kmsguard.engine.mocks.runner import ProgramRun
+    from kmsguard.engine.pulumi_cli.install import PulumiCli
 
 __all__ = [
     "DEFAULT_PACK",
@@ -58,10 +70,6 @@ __all__ = [
 ]
 
 REACHABILITY = "kms-reachability"
-
-
-class PolicyConfigError(KmsguardError):
-    """The policy pack config was refused (by the engine's schema check or by the analysis)."""
 
 
 # The pack shipped inside the package (kmsguard/pack): started in this interpreter, so an installed
@@ -100,7 +108,7 @@ class Evaluation:
     @property
     def blocked(self) -> bool:
         """§1.7: a mandatory violation; for check, of the deployed state (notes never count)."""
-        return any(v.level == "mandatory" for v in self.violations)
+        return any(v.level == EnforcementLevel.MANDATORY for v in self.violations)
 
     @property
     def violations(self) -> tuple[Violation, ...]:
@@ -115,7 +123,7 @@ class Evaluation:
         the deployed state without the remediations a preview would apply first, so whether a
         preview of the same program fails is not known from it.
         """
-        mandatory = sum(1 for v in self.violations if v.level == "mandatory")
+        mandatory = sum(1 for v in self.violations if v.level == EnforcementLevel.MANDATORY)
         if self.mode == "preview":
             if mandatory and self.engine == "pulumi":
                 return f"{mandatory} mandatory violation(s); `pulumi preview` with this pack failed"
@@ -137,7 +145,7 @@ class Evaluation:
         return tuple(sorted(self.drive.remediations, key=lambda r: r.urn))
 
     def name_of(self, urn: str) -> str:
-        return urn.rsplit("::", 1)[-1] if "::" in urn else urn
+        return logical_name(urn)
 
 
 def _engine_order(drive: DriveResult, violations: tuple[Violation, ...]) -> tuple[Violation, ...]:
@@ -215,13 +223,13 @@ def load_stack_export(path: Path) -> StackExport:
         if not isinstance(item, dict):
             raise KmsguardError(f"{at}: must be an object")
         urn, token = item.get("urn"), item.get("type")
-        if not isinstance(urn, str) or not urn.startswith("urn:pulumi:") or urn.count("::") < 3:
+        if not isinstance(urn, str) or not is_urn(urn):
             raise KmsguardError(f"{at}: urn: {urn!r} is not a Pulumi URN")
         at = f"{path}: resource {urn}"
         if not isinstance(token, str) or not token:
             raise KmsguardError(f"{at}: type: must be a non-empty string")
         if not project:
-            stack, project = urn.removeprefix("urn:pulumi:").split("::")[:2]
+            stack, project = stack_and_project(urn)
         if item.get("delete") is True:
             continue
         inputs = _mapping(item, "inputs", at)
@@ -244,14 +252,14 @@ def load_stack_export(path: Path) -> StackExport:
             PackResource(
                 type=token,
                 urn=urn,
-                name=urn.rsplit("::", 1)[-1],
+                name=logical_name(urn),
                 inputs=_secrets(inputs),
                 outputs=_secrets(outputs),
                 parent=parent,
                 dependencies=tuple(deps),
                 property_dependencies={k: tuple(v) for k, v in pdeps.items()},
                 # "<provider urn>::<provider id>" (§4.2)
-                provider_urn=provider.rsplit("::", 1)[0] if provider.count("::") >= 4 else "",
+                provider_urn=provider_ref_urn(provider),
             )
         )
     if not project:
@@ -286,7 +294,7 @@ def _secrets(value: Any) -> Any:
                 return Secret(value["plaintext"])
         if "value" in value:
             return Secret(_secrets(value["value"]))
-        return Secret("[secret]")
+        return Secret(SECRET_PLACEHOLDER)
     return {k: _secrets(v) for k, v in value.items()}
 
 
@@ -310,7 +318,7 @@ def reachability_config(policy_config: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(entry, dict)
         else None
     )
-    if (level or level_all) == "disabled":
+    if EnforcementLevel.parse(level or level_all) == EnforcementLevel.DISABLED:
         return {}
     if isinstance(entry, dict):
         return {k: v for k, v in entry.items() if k != "enforcementLevel"}
@@ -398,16 +406,18 @@ def evaluate_resources(
     )
 
 
-def effective_levels(policies: Sequence[PolicyInfo], policy_config: Mapping[str, Any]) -> dict[str, str]:
+def effective_levels(
+    policies: Sequence[PolicyInfo], policy_config: Mapping[str, Any]
+) -> dict[str, EnforcementLevel]:
     """Each policy's level after the config (§5): its own entry, else ``all``, else its default.
 
     The engine has validated the config by now (Configure), so only well-formed entries are read.
     """
 
-    def level_of(entry: object) -> str | None:
+    def level_of(entry: object) -> EnforcementLevel | None:
         if isinstance(entry, Mapping):
             entry = entry.get("enforcementLevel")
-        return entry if isinstance(entry, str) else None
+        return EnforcementLevel.parse(entry)
 
     everything = level_of(policy_config.get("all"))
     return {
@@ -428,7 +438,11 @@ def remediation_notes(drive: DriveResult, policy_config: Mapping[str, Any]) -> t
     # Only a resource policy remediates: a stack policy set to "remediate" still judges the deployed
     # network, so its findings stay violations (never turned into notes that cannot fail).
     resource = {p.name for p in drive.policies if p.policy_type == "resource"}
-    return tuple(v for v in drive.violations if v.policy in resource and levels.get(v.policy) == "remediate")
+    return tuple(
+        v
+        for v in drive.violations
+        if v.policy in resource and levels.get(v.policy) == EnforcementLevel.REMEDIATE
+    )
 
 
 def drive_started(
@@ -451,10 +465,7 @@ def drive_started(
     final: list[PackResource] = []
     t = time.perf_counter()
     pack_name, policies = pack.analyzer_info()
-    try:
-        pack.configure(config)
-    except KmsguardError as exc:
-        raise PolicyConfigError(str(exc)) from exc
+    pack.configure(config)  # a refused config is a PolicyConfigError
     timings["configure"] = time.perf_counter() - t
     for r in resources:
         t = time.perf_counter()
@@ -567,15 +578,17 @@ def evaluate_project(
 ENGINES = ("auto", "pulumi", "mocks")
 
 
-def resolve_engine(engine: str) -> str:
-    """``auto``: the real Pulumi CLI when one is found (``make engine``, PATH), else the stand-in."""
+def resolve_engine(engine: str) -> PulumiCli | None:
+    """The Pulumi CLI that ``--engine`` selects, or ``None`` for the stand-in. ``auto``: the real CLI
+    when one is found (``make engine``, PATH), else the stand-in; ``pulumi``: the CLI, or a clear error
+    saying how to get one. Found once: each lookup runs ``pulumi version``."""
     if engine not in ENGINES:
         raise KmsguardError(f"--engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
-    if engine != "auto":
-        return engine
-    from kmsguard.engine.pulumi_cli.install import find_pulumi
+    if engine == "mocks":
+        return None
+    from kmsguard.engine.pulumi_cli.install import find_pulumi, require_pulumi
 
-    return "pulumi" if find_pulumi() is not None else "mocks"
+    return find_pulumi() if engine == "auto" else require_pulumi()
 
 
 def evaluate_with_cli(
@@ -585,8 +598,10 @@ def evaluate_with_cli(
     policy_config: Mapping[str, Any] | None = None,
     pack_dir: Path | None = None,
     timeout: float = 600.0,
+    cli: PulumiCli | None = None,
 ) -> Evaluation:
-    """``kmsguard preview --engine pulumi``: a real ``pulumi preview --policy-pack`` in a sandbox.
+    """``kmsguard preview --engine pulumi``: a real ``pulumi preview --policy-pack`` in a sandbox
+    (``cli``: the one :func:`resolve_engine` found; by default the one ``require_pulumi`` finds).
 
     The engine's events decide the violations, their levels and the remediations applied; the traces
     and fixes come from the same analysis as the stand-in's, of the resources the engine gave the pack.
@@ -595,7 +610,7 @@ def evaluate_with_cli(
     from kmsguard.policies import analyze_resources
 
     config = dict(policy_config or {})
-    run = preview_with_cli(project_dir, stack, pack=pack_dir, policy_config=config, timeout=timeout)
+    run = preview_with_cli(project_dir, stack, pack=pack_dir, policy_config=config, timeout=timeout, cli=cli)
     t0 = time.perf_counter()
     try:
         result = analyze_resources(

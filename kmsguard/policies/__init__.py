@@ -32,14 +32,18 @@ from kmsguard.findings import Finding
 from kmsguard.policies import decode_once
 from kmsguard.policies import scope as call_scope
 from kmsguard.policies.links import ACTIVATION_DOCS, DOCS, with_finding
+from kmsguard.protocol import SECRET_PLACEHOLDER
 
 if TYPE_CHECKING:
     from kmsguard.analysis import NetworkResult
-    from kmsguard.collect.pulumi import PulumiResource
+    from kmsguard.analysis.settings import Settings
+    from kmsguard.collect.resource import PulumiResource
     from kmsguard.model import Network
 
 PACK_NAME = "kmsguard"
 REACHABILITY = "kms-reachability"
+# Where a bad key of kms-reachability's config is, in the error that names it.
+REACHABILITY_CONFIG = f"policy config of {REACHABILITY}"
 ACTIVATION = "kms-client-activation"
 UNVERIFIED = "kms-unverified"
 AUTOFIX = "kms-route-autofix"
@@ -198,7 +202,11 @@ def _fingerprint(args: StackValidationArgs) -> tuple[str, ...]:
 
 
 def analyze_resources(
-    resources: Sequence[PulumiResource], config: Mapping[str, Any], *, into: Shared | None = None
+    resources: Sequence[PulumiResource],
+    config: Mapping[str, Any],
+    *,
+    into: Shared | None = None,
+    settings: Settings | None = None,
 ) -> NetworkResult:
     """The analysis the stack policies report: collect + analyze under the ``kms-reachability`` config.
 
@@ -206,17 +214,16 @@ def analyze_resources(
     Raises ``ValidationError`` (naming the key) for a bad config; the config is checked before
     anything is collected. ``into``: the call's shared slot, which gets the collected ``Network``
     (for ``kms-client-activation``) as soon as it exists, so a later error still leaves it.
+    ``settings``: ``config`` already parsed by the caller, so it is not parsed twice.
     """
     from kmsguard.analysis import analyze
     from kmsguard.collect.pulumi import collect
     from kmsguard.config import parse_settings
     from kmsguard.remediate.classic import in_classic_terms
 
-    settings = parse_settings(config, f"policy config of {REACHABILITY}")
-    # The engine hands resources over in the order their registrations completed, which the real
-    # engine's parallel steps vary from run to run; in URN order the verdicts, messages and reports are
-    # the same whichever engine ran and however its steps interleaved.
-    network = collect(sorted(resources, key=lambda r: r.urn))
+    if settings is None:
+        settings = parse_settings(config, REACHABILITY_CONFIG)
+    network = collect(resources)
     if into is not None:
         into.network = network
     result = analyze(network, settings)
@@ -295,7 +302,7 @@ class Shared:
 
 
 def _stack_resources(args: StackValidationArgs) -> list[PulumiResource]:
-    from kmsguard.collect.pulumi import PulumiResource
+    from kmsguard.collect.resource import PulumiResource
 
     return [
         PulumiResource(
@@ -312,7 +319,7 @@ def _stack_resources(args: StackValidationArgs) -> list[PulumiResource]:
 
 
 def _stack_props(urn: str, outputs: Any) -> Any:
-    from kmsguard.collect.pulumi import merge_inputs
+    from kmsguard.collect.resource import merge_inputs
 
     inputs = _inputs_by_urn.get(urn)
     if inputs is None or not isinstance(outputs, Mapping):
@@ -362,9 +369,9 @@ def _analysis_for(args: StackValidationArgs, *, producer: bool) -> NetworkResult
 
         config = args.get_config()
         shared.config_rejected = True
-        parse_settings(config, f"policy config of {REACHABILITY}")  # a bad key raises here, named
+        settings = parse_settings(config, REACHABILITY_CONFIG)  # a bad key raises here, named
         shared.config_rejected = False
-        shared.result = analyze_resources(shared.resources, config, into=shared)
+        shared.result = analyze_resources(shared.resources, config, into=shared, settings=settings)
         shared.config = config
         return shared.result
     if shared.result is not None or shared.config_rejected:
@@ -380,7 +387,7 @@ def _analysis_for(args: StackValidationArgs, *, producer: bool) -> NetworkResult
 # (they would shred every message and hide nothing).
 _secret_texts: set[str] = set()
 _MIN_SECRET = 3
-REDACTED = "[secret]"
+REDACTED = SECRET_PLACEHOLDER
 
 
 def _learn_secrets(value: Any, inside: bool = False) -> None:
