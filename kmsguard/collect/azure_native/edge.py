@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
 from kmsguard.collect.azure_native.arm import parse_id
@@ -542,9 +542,10 @@ def hub_connection(stack: Stack, r: Res) -> HubConnection:
 # --- AVNM security admin rules (§4.1) -------------------------------------------------------------------
 
 
-def _committed(stack: Stack) -> set[str]:
-    """Security admin configurations deployed by a ``Commit`` in the stack (commitType SecurityAdmin)."""
-    out: set[str] = set()
+def security_admin_commits(stack: Stack) -> Iterator[tuple[Res, dict[str, Node], tuple[MaybeRef, ...]]]:
+    """Each ``Commit`` of the stack that may deploy security admin configurations (commitType
+    SecurityAdmin or not known), with its ``properties`` and the configurations it names (a commit
+    whose list is unknown is left out: it names no configuration for certain)."""
     for commit in stack.of_kind("Commit"):
         rd = commit.reader
         props = rd.mapping(commit.props, "properties", "properties")
@@ -558,7 +559,14 @@ def _committed(stack: Stack) -> set[str]:
             id_objects=False,
         )  # fmt: skip
         if not isinstance(ids, Unknown):
-            out.update(i for i in ids if isinstance(i, str))
+            yield commit, props, ids
+
+
+def _committed(stack: Stack) -> set[str]:
+    """Security admin configurations deployed by a ``Commit`` in the stack (commitType SecurityAdmin)."""
+    out: set[str] = set()
+    for _commit, _props, ids in security_admin_commits(stack):
+        out.update(i for i in ids if isinstance(i, str))
     return out
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Final, Literal
 
-from kmsguard.collect.azure_native.refs import ref_list
+from kmsguard.collect.azure_native.edge import security_admin_commits
 from kmsguard.collect.azure_native.stack import Res, Stack
 from kmsguard.model import NOT_DEPLOYED, AdminRule, Network, Problem, Route, Unknown
 from kmsguard.model.network import MaybeRef
@@ -140,20 +140,8 @@ def _deployed_regions(stack: Stack) -> dict[str, _Deployed]:
     without it is a Problem and deploys to regions not known); a classic deployment its ``location``,
     translated into the same property."""
     out: dict[str, _Deployed] = {}
-    for commit in stack.of_kind("Commit"):
+    for commit, props, ids in security_admin_commits(stack):
         rd = commit.reader
-        props = rd.mapping(commit.props, "properties", "properties")
-        if not isinstance(props, dict):
-            continue
-        ctype = rd.text(props, "commitType", "properties.commitType", "leaf")
-        if isinstance(ctype, str) and ctype.lower() != "securityadmin":
-            continue
-        ids = ref_list(
-            stack, commit, props, "configurationIds", "properties.configurationIds", ("SecurityAdminConfiguration",),
-            id_objects=False,
-        )  # fmt: skip
-        if isinstance(ids, Unknown):
-            continue
         classic = urn_type(commit.urn).startswith("azure:")
         presence: Literal["leaf", "required"] = "leaf" if classic else "required"
         locations = rd.strs(props, "targetLocations", "properties.targetLocations", presence)
