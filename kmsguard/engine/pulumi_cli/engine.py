@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -327,17 +327,23 @@ def preview_with_cli(
         )
         for r in events.remediations
     )
-    _echo_program_output(events)
+
+    # The program ran in the sandbox's copy: its tracebacks and messages name the user's files.
+    def relocated(text: str) -> str:
+        return text.replace(str(box.project), str(project.project_dir))
+
+    _echo_program_output(events, relocated)
     blocked = any(v.level == EnforcementLevel.MANDATORY for v in violations)
     if done.returncode != 0 and not blocked:
         errors = [d.message for d in events.diagnostics if d.severity == "error"] + list(events.errors)
-        detail = "\n".join(e.rstrip() for e in errors if e.strip())
-        _no_offline_provider(detail + done.stderr + done.stdout, project.project_dir, stack)
+        detail = relocated("\n".join(e.rstrip() for e in errors if e.strip()))
+        stdout, stderr = relocated(done.stdout), relocated(done.stderr)
+        _no_offline_provider(detail + stderr + stdout, project.project_dir, stack)
         raise PulumiProgramError(
             f"`pulumi preview` of {project.project_dir} (stack {stack}) failed with exit code {done.returncode}",
-            detail or (done.stderr + done.stdout)[-4000:],
-            done.stdout,
-            done.stderr,
+            detail or (stderr + stdout)[-4000:],
+            stdout,
+            stderr,
         )
     if record is None:
         raise KmsguardError("the policy pack recorded nothing: it did not run under `pulumi preview`")
@@ -370,7 +376,7 @@ def preview_with_cli(
     )
 
 
-def _echo_program_output(events: EngineEvents) -> None:
+def _echo_program_output(events: EngineEvents, relocated: Callable[[str], str]) -> None:
     """The program's print output and log messages on kmsguard's stderr, as the stand-in shows them
     (kmsguard.engine.mocks.runner.echo, set by the CLI), after the run: the engine reports them as
     diagnostics, which the event log holds."""
@@ -382,7 +388,7 @@ def _echo_program_output(events: EngineEvents) -> None:
     # Errors are left to the error report (PulumiProgramError carries them).
     for d in events.diagnostics:
         if d.severity in ("info", "info#err", "warning"):
-            text = ("warning: " if d.severity == "warning" else "") + d.message
+            text = ("warning: " if d.severity == "warning" else "") + relocated(d.message)
             sink.write(text if text.endswith("\n") else text + "\n")
     sink.flush()
 
