@@ -34,6 +34,12 @@ from kmsguard.model.network import MaybeRef, Strs
 TAGS_UNUSABLE_IN_FIREWALL = frozenset({"internet", "azureplatformlkm"})
 
 
+class ProxyOffNote(str):
+    """A reason worth showing even when its rule does not decide the flow: the rule names
+    ``destinationFqdns`` but the firewall's DNS proxy is off, so it never matches (R6.1,
+    docs/rules.md#firewall-fqdn-rules); the deny step lists it as the likely cause."""
+
+
 @dataclass(frozen=True, slots=True)
 class OrderedCollection:
     policy: str  # policy (or firewall) display name
@@ -199,7 +205,9 @@ def _destination(
         if fqdn_ips is None:
             # R6.1: FQDNs in network rules work only with the DNS proxy on.
             why.append(
-                f"rule {rule.name} uses destinationFqdns but the DNS proxy of {fw.origin.name} is off (docs/rules.md#firewall-fqdn-rules)"
+                ProxyOffNote(
+                    f"rule {rule.name} uses destinationFqdns but the DNS proxy of {fw.origin.name} is off (docs/rules.md#firewall-fqdn-rules)"
+                )
             )
             results.append(Tri.NO)
         else:
@@ -313,7 +321,7 @@ def _collection_plan(
         dest = _destination(index, fw, rule, ip, fqdn_ips, dest_why)
         pre = tri_all([proto, port, dest])
         if pre is Tri.NO:
-            r61 = tuple(w for w in (*pre_why, *dest_why) if "#firewall-fqdn-rules" in w)
+            r61 = tuple(w for w in (*pre_why, *dest_why) if isinstance(w, ProxyOffNote))
             if r61:
                 steps.append(r61)
             continue
@@ -362,7 +370,7 @@ def firewall_decision(
         local.extend(step.dest_why)
         m = tri_all([step.pre, source])
         if m is Tri.NO:
-            why.extend(w for w in local if "#firewall-fqdn-rules" in w)
+            why.extend(w for w in local if isinstance(w, ProxyOffNote))
             continue
         possible |= step.acts
         ref = RuleRef(

@@ -10,7 +10,13 @@ from typing import Final
 from kmsguard.analysis import dns as dnsmod
 from kmsguard.analysis.effective import subnet_routes
 from kmsguard.analysis.filtering import ALLOW, DENY
-from kmsguard.analysis.firewall import firewall_decision, firewall_rule_fix, public_ip_step, snat_applies
+from kmsguard.analysis.firewall import (
+    ProxyOffNote,
+    firewall_decision,
+    firewall_rule_fix,
+    public_ip_step,
+    snat_applies,
+)
 from kmsguard.analysis.fixes import route_fix
 from kmsguard.analysis.index import NetworkIndex
 from kmsguard.analysis.match import IPv4Address, Tri, canonical, ip_sort_key, parse_prefix
@@ -54,7 +60,7 @@ def firewall_steps(ctx: SourceContext, fw: AzureFirewall, ip: IPv4Address) -> li
         )
     elif actions == {DENY}:
         fix = firewall_rule_fix(index, fw, deciding, ctx.cloud, src_prefixes)
-        notes = tuple(w for w in dict.fromkeys(why) if "#firewall-fqdn-rules" in w)
+        notes = tuple(w for w in dict.fromkeys(why) if isinstance(w, ProxyOffNote))
         if ref is not None:
             steps.append(
                 Step(
