@@ -165,11 +165,23 @@ def compare(base: Mapping[str, Any], head: Mapping[str, Any]) -> Diff:
 
 
 def violation_key(policy: str, urn: str | None, message: str) -> tuple[str, str, str]:
-    """What makes two violations the same finding: the policy, the resource and the subject the
-    message starts with (``Subnet vnet/app (westeurope, public cloud)``: a VNet's inline subnets share
-    its URN). The rest of the message (IPs, blockers, fixes) may change while the finding stays."""
+    """What makes two violations the same finding: the policy, the resource (its URN without the
+    stack and project, which a rename changes while the resource stays) and the subject the message
+    starts with when it has one (``Subnet vnet/app (westeurope, public cloud): …``: a VNet's inline
+    subnets share its URN). The rest of the message (IPs, images, blockers, fixes) may change while
+    the finding stays."""
     first = message.split("\n", 1)[0]
-    return (policy, urn or "", first.split(": ", 1)[0])
+    subject = first.split(": ", 1)[0] if ": " in first else ""
+    return (policy, resource_key(urn), subject)
+
+
+def resource_key(urn: str | None) -> str:
+    """A URN without its stack and project (``<qualified type>::<name>``): the same resource in a
+    renamed stack or project, or in a ``check`` of another stack of the same program."""
+    if not urn:
+        return ""
+    parts = urn.split("::", 2)
+    return parts[2] if len(parts) == 3 else urn
 
 
 def _new_violations(
@@ -180,20 +192,35 @@ def _new_violations(
         for v in base["violations"]
         if v["level"] == "mandatory"
     }
-    # A failing subnet already says why, and its own violation would only repeat it.
-    explained = {(c.urn, c.subnet) for c in changes if c.fails}
+    # A failing subnet already says why: its own violation, and those on the resources its trace and
+    # fixes name (the route table whose KMS route conflicts, say), would only repeat it.
+    failing = [c for c in changes if c.fails]
+    explained = {(c.urn, c.subnet) for c in failing}
+    involved: set[str] = set()
+    for c in failing:
+        involved.update(f["urn"] for f in c.fixes if f.get("urn"))
+        if c.head_index is not None:
+            shown = head["subnets"][c.head_index]
+            for e in [*shown["endpoints"], *(x for n in shown.get("nics", ()) for x in n["endpoints"])]:
+                involved.update(s["urn"] for s in e["trace"] if s.get("urn"))
     out = []
     for v in head["violations"]:
         if v["level"] != "mandatory" or violation_key(v["policy"], v["urn"], v["message"]) in before:
             continue
-        if any(v["urn"] == urn and _names_subnet(v["message"], name) for urn, name in explained):
+        subject = v["message"].split("\n", 1)[0]
+        if (v["urn"], _subnet_named(subject)) in explained or (v["urn"] and v["urn"] in involved):
             continue
         out.append(NewViolation(v["policy"], v["urn"], v["message"]))
     return tuple(out)
 
 
-def _names_subnet(message: str, name: str) -> bool:
-    return message.startswith((f"Subnet {name} (", f"Subnet {name}:"))
+def _subnet_named(subject: str) -> str | None:
+    """The subnet a pack message is about (``Subnet <name> (<location>…): …`` or ``Subnet <name>: …``)."""
+    if not subject.startswith("Subnet "):
+        return None
+    rest = subject[len("Subnet ") :]
+    cut = [i for i in (rest.find(" ("), rest.find(":")) if i >= 0]
+    return rest[: min(cut)] if cut else None
 
 
 def _side(doc: Mapping[str, Any]) -> Side:
@@ -302,24 +329,25 @@ def _nic_moves(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[Endpoin
     path differs from their subnet's, so a NIC missing on one side has its subnet's verdicts there."""
     (before, base_own), (after, head_own) = _nic_verdicts(base), _nic_verdicts(head)
     out = []
-    # A VM's NIC templates share the VM's URN: a NIC is its URN with its name.
-    for urn, name in dict.fromkeys([*after, *before]):
-        b, a = before.get((urn, name), {}), after.get((urn, name), {})
+    # A VM's NIC templates share the VM's URN: a NIC is its resource (without stack and project, which
+    # a rename changes) with its name.
+    for nic in dict.fromkeys([*after, *before]):
+        b, a = before.get(nic, {}), after.get(nic, {})
         for key in dict.fromkeys([*a, *b]):
             was = b.get(key, base_own.get(key))
             now = a.get(key, head_own.get(key))
             if was is not None and now is not None and was != now:
-                out.append(EndpointChange(key[0], key[1], was, now, nic=name))
+                out.append(EndpointChange(key[0], key[1], was, now, nic=nic[1]))
     return out
 
 
 Endpoints = dict[tuple[str, str], str]  # (FQDN, IP) → verdict
 
 
-def _nic_verdicts(subnet: Mapping[str, Any]) -> tuple[dict[tuple[str | None, str], Endpoints], Endpoints]:
-    """The subnet's NICs by (URN, name) with their endpoints, and the subnet's own endpoints."""
+def _nic_verdicts(subnet: Mapping[str, Any]) -> tuple[dict[tuple[str, str], Endpoints], Endpoints]:
+    """The subnet's NICs by (resource, name) with their endpoints, and the subnet's own endpoints."""
     nics = {
-        (n["urn"], n["name"]): {(e["fqdn"], e["ip"]): e["verdict"] for e in n["endpoints"]}
+        (resource_key(n["urn"]), n["name"]): {(e["fqdn"], e["ip"]): e["verdict"] for e in n["endpoints"]}
         for n in subnet.get("nics", ())
     }
     return nics, {(e["fqdn"], e["ip"]): e["verdict"] for e in subnet["endpoints"]}

@@ -141,6 +141,8 @@ def parse_json(text: str, where: str, what: str) -> Any:
         raise InputError(f"{where}: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise InputError(_too_deep(where, what, "")) from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts (int_max_str_digits)
+        raise InputError(f"{where}: {exc}") from None
     return _clean(data, where, what)
 
 

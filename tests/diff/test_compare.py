@@ -386,3 +386,64 @@ def test_sarif_from_two_reports_has_every_baseline_state() -> None:
     ]
     unchanged = sarif.log_from_reports(head, head)["runs"][0]["results"]
     assert [r["baselineState"] for r in unchanged] == ["unchanged"] * 3
+
+
+def test_a_renamed_stack_changes_no_verdict_and_no_violation() -> None:
+    # Same program, stack dev → prod: every URN changes, the subnets match by VNet and name, and their
+    # violations and NICs are the same findings (the resource is the URN without stack and project).
+    def stack(name: str) -> dict[str, Any]:
+        s = {
+            **subnet("s", "blocked", subnet_urn=urn("s", stack=name)),
+            "nics": [{**nic("vm1-nic", ["blocked"] * 3), "urn": urn("vm1-nic", "NetworkInterface", name)}],
+        }
+        return report(
+            [s], [violation(s, [FORCED]), {**activation("vm1"), "urn": urn("vm1", "VM", name)}], stack=name
+        )
+
+    d = diff.compare(stack("dev"), stack("prod"))
+    assert [(c.change, c.endpoints[3:]) for c in d.changes] == [(diff.Change.UNCHANGED, ())]
+    assert (d.violations, d.regressed) == ((), False)
+
+
+def test_a_violation_reworded_without_a_subject_is_the_same_finding() -> None:
+    # kms-client-activation's message names the image in its first line, which has no "subject: ".
+    before = {
+        **activation("vm1"),
+        "message": "Windows VM vm1 is built from image win-custom, and nothing sets it up",
+    }
+    after = {**before, "message": "Windows VM vm1 is built from image win-custom-v2, and nothing sets it up"}
+    base = report([subnet("s", "reachable")], [before])
+    head = report([subnet("s", "reachable")], [after])
+    assert diff.compare(base, head).violations == ()
+
+
+def test_a_violation_on_a_resource_a_regressed_subnet_names_is_not_counted_again() -> None:
+    # The route table's own finding (a conflicting KMS route) is why the subnet regressed.
+    rt = {
+        "policy": "kms-route-autofix",
+        "level": "mandatory",
+        "urn": FIX["urn"],
+        "message": "route table rt-app: a user /32 route sends KMS IP 20.118.99.224 to another next hop",
+    }
+    head_subnet = subnet("s", "blocked")
+    d = diff.compare(
+        report([subnet("s", "reachable")]), report([head_subnet], [violation(head_subnet, [FORCED]), rt])
+    )
+    assert [c.change for c in d.changes] == [diff.Change.REGRESSED]
+    assert d.violations == ()
+    assert (
+        diff.headline(d)
+        == "this change breaks Windows activation: 1 subnet(s) lose KMS reachability (1 regressed)"
+    )
+
+
+def test_an_integer_too_long_to_convert_is_an_input_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "big.json"
+    bad.write_text('{"project": ' + "9" * 5000 + "}", encoding="utf-8")
+    assert main(["diff", str(bad), str(write(tmp_path, "good.json", report([])))]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith(f"kmsguard: error: {bad}: Exceeds the limit (4300 digits)") and "internal" not in err
+    )
