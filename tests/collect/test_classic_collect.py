@@ -191,6 +191,41 @@ def test_vpn_default_site_is_forced_tunnelling(deployed: bool) -> None:
     assert verdicts(s.resources) == {"gw": "excluded", "app": "blocked"}
 
 
+@pytest.mark.parametrize("spelling", ["bgpEnabled", "enableBgp"])
+def test_a_gateway_with_bgp_on_in_either_spelling_has_bgp_routes(spelling: str) -> None:
+    # pulumi-azure 6 still accepts the deprecated enable_bgp; either spelling turns BGP on, and routes
+    # learnt over BGP may carry 0.0.0.0/0 (docs/rules.md#bgp-routes).
+    s = ClassicStack(True)
+    s.add(VNET, "hub", {"name": "vnet-hub", "addressSpaces": ["10.0.0.0/16"]})
+    gw_subnet = s.add(
+        SUBNET,
+        "gw",
+        {"name": "GatewaySubnet", "virtualNetworkName": "vnet-hub", "addressPrefixes": ["10.0.0.0/27"]},
+        own_id=arm_id("virtualNetworks", "vnet-hub", ("subnets", "GatewaySubnet")),
+    )
+    s.add(
+        SUBNET,
+        "app",
+        {"name": "app", "virtualNetworkName": "vnet-hub", "addressPrefixes": ["10.0.1.0/24"]},
+        own_id=arm_id("virtualNetworks", "vnet-hub", ("subnets", "app")),
+    )
+    pip = s.add(PIP, "gw-pip", {"name": "pip-gw", "allocationMethod": "Static", "sku": "Standard"})
+    s.add(
+        VNG,
+        "vpn",
+        {
+            "name": "vpn-hub",
+            "type": "Vpn",
+            "vpnType": "RouteBased",
+            "sku": "VpnGw1",
+            spelling: True,
+            "ipConfigurations": [{"name": "ipc", "subnetId": gw_subnet, "publicIpAddressId": pip}],
+        },
+    )
+    assert collect(s.resources).gateways[s.urn(VNG, "vpn")].enable_bgp is True
+    assert verdicts(s.resources) == {"gw": "excluded", "app": "unknown"}
+
+
 @BOTH
 def test_nat_gateway_on_a_private_subnet(deployed: bool) -> None:
     # §5.3: a private subnet (no default outbound access) needs explicit outbound: a NAT gateway.

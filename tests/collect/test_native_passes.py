@@ -196,6 +196,40 @@ def test_expressroute_connection_adds_no_static_route() -> None:
     assert verdicts(s.resources)[APP] == "reachable"
 
 
+@pytest.mark.parametrize(
+    ("ctype", "bgp", "expected"),
+    [
+        ("ExpressRoute", None, "unknown"),
+        ("IPsec", True, "unknown"),
+        ("IPsec", U, "unknown"),
+        ("IPsec", False, "reachable"),
+    ],
+)
+def test_bgp_routes_to_a_gateway_outside_the_stack_are_unknown(ctype: str, bgp: Any, expected: str) -> None:
+    # The gateway the connection feeds is declared elsewhere, so nothing in the stack says its BGP
+    # routes are unknown: the connection does (docs/rules.md#bgp-routes).
+    s = Stack(False)
+    ipsec(s, ["192.168.0.0/16"], ctype=ctype)
+    s.resources[:] = [r for r in s.resources if r.type != CONN]
+    outside = ("urn:pulumi:dev::net::outside::gw", arm_id(RG, "virtualNetworkGateways/elsewhere"))
+    props: dict[str, Any] = {
+        "virtualNetworkGatewayConnectionName": "conn",
+        "connectionType": ctype,
+        "sharedKey": "k",
+    }
+    if bgp is not None:
+        props["enableBgp"] = bgp
+    lng = next(r for r in s.resources if r.type == LGW)
+    s.add(
+        CONN,
+        "conn",
+        props,
+        "connections/conn",
+        {"virtualNetworkGateway1": outside, "localNetworkGateway2": s.ref(lng)},
+    )
+    assert verdicts(s.resources)[APP] == expected
+
+
 @pytest.mark.parametrize(("space", "expected"), [("10.0.0.0/16", "reachable"), ("20.118.0.0/16", "unknown")])
 def test_vnet_to_vnet_connection_adds_the_peer_vnet_space(space: str, expected: str) -> None:
     s = Stack(True)

@@ -290,8 +290,10 @@ def gateway(p: Bag) -> tuple[Bag, Renames]:
     out = _base(p, "vpnType")
     if "type" in p:
         out["gatewayType"] = p["type"]
-    if "bgpEnabled" in p:
-        out["enableBgp"] = p["bgpEnabled"]
+    # enable_bgp is the deprecated spelling pulumi-azure 6 still accepts; either one turns BGP on.
+    for spelling in ("enableBgp", "bgpEnabled"):
+        if p.get(spelling) is not None:
+            out["enableBgp"] = p[spelling]
     # §3.1: the VPN default site (forced tunnelling) is the classic defaultLocalNetworkGatewayId.
     _put_ref(out, p, "defaultLocalNetworkGatewayId", "gatewayDefaultSite")
     if "ipConfigurations" in p:

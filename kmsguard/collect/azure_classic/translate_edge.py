@@ -256,6 +256,8 @@ def deployment(p: Bag) -> tuple[Bag, Renames]:
 def connection(p: Bag) -> tuple[Bag, Renames]:
     """The azure-native ``VirtualNetworkGatewayConnection`` shape (connectionType, the gateways)."""
     out = _base(p, "enableBgp")
+    if p.get("bgpEnabled") is not None:  # the current spelling; enableBgp is the deprecated one
+        out["enableBgp"] = p["bgpEnabled"]
     if "type" in p:
         out["connectionType"] = p["type"]
     for src, dst in (

@@ -57,6 +57,16 @@ def _remote_prefixes(stack: Stack, network: Network, r: Res) -> tuple[str | Unkn
     ctype = rd.text(p, "connectionType", "connectionType", "required")
     if isinstance(ctype, Unknown) or ctype is None:
         return Unknown(f"the type of connection {r.name} is not known")
+    bgp = rd.flag(p, "enableBgp", "enableBgp")
+    if ctype.lower() == "expressroute" or (bgp is not False and bgp is not None):
+        # Routes learnt over BGP (ExpressRoute always, IPsec with enableBgp) may carry 0.0.0.0/0
+        # (docs/rules.md#bgp-routes). The gateway's own type makes them unknown when the gateway is in
+        # the stack; when it is not, the connection is what shows they reach it.
+        own = stack.ref_field(
+            r, p, "virtualNetworkGateway1", "virtualNetworkGateway1", ("VirtualNetworkGateway",)
+        )
+        if not isinstance(own, str) or own not in network.gateways:
+            return Unknown(f"connection {r.name} brings BGP routes to a gateway that is not in the stack")
     if ctype.lower() == "ipsec":
         ref = stack.ref_field(r, p, "localNetworkGateway2", "localNetworkGateway2", ("LocalNetworkGateway",))
         lng = stack.res.get(ref) if isinstance(ref, str) else None
