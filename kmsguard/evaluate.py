@@ -277,6 +277,9 @@ def _mapping(item: Mapping[str, Any], key: str, at: str) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise KmsguardError(f"{at}: {key}: must be an object, not {_json_kind(value)}")
+    if value.get(SIG_KEY) == SECRET_SIG:
+        # The engine marks properties secret, never a resource's whole bag: nothing to read in it.
+        raise KmsguardError(f"{at}: {key}: must be an object of properties, not a secret value")
     return value
 
 
@@ -330,7 +333,8 @@ def pack_view(r: PackResource) -> PulumiResource:
     in the wire encoding (the pack reads raw values, never through the SDK's proxies)."""
     inputs = {k: v for k, v in r.inputs.items() if not k.startswith("__")}
     outputs = inputs if r.outputs is None else {k: v for k, v in r.outputs.items() if not k.startswith("__")}
-    props = encode_value(merge_inputs(outputs, inputs))
+    # Merged in the wire encoding, the form whose secrets ``merge_inputs`` re-marks after the inputs.
+    props = merge_inputs(encode_value(outputs), encode_value(inputs))
     return PulumiResource(
         urn=r.urn,
         type=r.type,

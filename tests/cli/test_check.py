@@ -163,6 +163,13 @@ def test_bad_policy_config_names_the_file_and_key(
             '"type": "azure-native:network:RouteTable", "inputs": [1]}]}}',
             "{path}: resource urn:pulumi:s::p::azure-native:network:RouteTable::rt: inputs: must be an object, not an array",
         ),
+        (
+            '{"deployment": {"resources": [{"urn": "urn:pulumi:s::p::azure-native:network:RouteTable::rt", '
+            '"type": "azure-native:network:RouteTable", "outputs": {"4dabf18193072939515e22adb298388d": '
+            '"1b47061264138c4ac30d75fd1eb44270", "plaintext": "{}"}}]}}',
+            "{path}: resource urn:pulumi:s::p::azure-native:network:RouteTable::rt: outputs: must be an object of "
+            "properties, not a secret value",
+        ),
     ],
 )
 def test_malformed_state_file_is_one_clear_message(
