@@ -20,6 +20,14 @@ from pathlib import Path
 from kmsguard.errors import KmsguardError
 
 
+class AbsentAtRef(KmsguardError):
+    """The path is not in the commit: ``rel`` is where it would be, relative to the repository."""
+
+    def __init__(self, message: str, rel: str) -> None:
+        super().__init__(message)
+        self.rel = rel
+
+
 def _git(cwd: Path, *args: str) -> str:
     try:
         proc = subprocess.run(
@@ -56,8 +64,9 @@ def at_ref(path: Path, ref: str) -> Iterator[Path]:
         _extract(top, commit, root)
         target = root / rel
         if not target.exists():
-            raise KmsguardError(
-                f"--base-ref: {rel.as_posix() or '.'} does not exist at {ref} ({commit[:12]})"
+            raise AbsentAtRef(
+                f"--base-ref: {rel.as_posix() or '.'} does not exist at {ref} ({commit[:12]})",
+                rel.as_posix() or ".",
             )
         if target.is_dir():
             _link_virtualenv(target, root, top)

@@ -368,6 +368,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         if args.policy_config is not None:
             raise KmsguardError(f"{args.policy_config}: {exc}") from exc
         raise
+    if baseline is not None and not baseline:
+        baseline = _empty_report(ev)
     to_terminal = args.output is None
     colour = args.color == "always" or (args.color == "auto" and to_terminal and text_colour(sys.stdout))
     compared = None
@@ -392,7 +394,9 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _baseline(args: argparse.Namespace) -> dict[str, Any] | None:
-    """The base's JSON report: ``--baseline`` read, or ``--base-ref`` evaluated like the head."""
+    """The base's JSON report: ``--baseline`` read, or ``--base-ref`` evaluated like the head. An
+    empty dict: the base has no such project, stack or state file (new in the head), so the head is
+    compared with an empty report (:func:`_empty_report`, made once the head has run)."""
     if args.baseline is not None and args.base_ref is not None:
         raise KmsguardError("--baseline and --base-ref: give one of them")
     if args.baseline is None and args.base_ref is None:
@@ -405,18 +409,79 @@ def _baseline(args: argparse.Namespace) -> dict[str, Any] | None:
         return load_report(args.baseline)
     import tempfile
 
-    from kmsguard.baseref import at_ref
+    from kmsguard.baseref import AbsentAtRef, at_ref
 
-    target = args.dir if args.command == "preview" else args.state
-    with at_ref(target, args.base_ref) as base_target, tempfile.TemporaryDirectory() as tmp:
-        # The base goes through this very command (same engine, stack, config and pack) as a JSON report.
-        base_args = argparse.Namespace(**vars(args))
-        base_args.dir = base_args.state = base_target
-        base_args.baseline = base_args.base_ref = base_args.fail_on = None
-        base_args.format, base_args.color = "json", "never"
-        base_args.output = Path(tmp) / "base.json"
-        _evaluate(base_args)
-        return load_report(base_args.output)
+    ref: str = args.base_ref
+    target: Path = args.dir if args.command == "preview" else args.state
+    try:
+        with at_ref(target, ref) as base_target, tempfile.TemporaryDirectory() as tmp:
+            absent = _new_in_head(args, base_target) if args.command == "preview" else None
+            if absent is None:
+                # The base goes through this very command (same engine, stack, config and pack) as a
+                # JSON report.
+                base_args = argparse.Namespace(**vars(args))
+                base_args.dir = base_args.state = base_target
+                base_args.baseline = base_args.base_ref = base_args.fail_on = None
+                base_args.format, base_args.color = "json", "never"
+                base_args.output = Path(tmp) / "base.json"
+                try:
+                    _evaluate(base_args)
+                    return load_report(base_args.output)
+                except KmsguardError as exc:
+                    # The same class (a ProgramError keeps its traceback), saying which side failed.
+                    exc.args = (f"the base at {ref}: {exc}",)
+                    raise
+    except AbsentAtRef as exc:
+        if not target.exists():
+            raise  # not in the head either: nothing new to compare with an empty base
+        absent = f"project {_project_name(args.dir, exc.rel)}" if args.command == "preview" else exc.rel
+    _stderr(f"kmsguard: the base at {ref} has no {absent}: comparing with an empty base\n")
+    return {}
+
+
+def _new_in_head(args: argparse.Namespace, base_dir: Path) -> str | None:
+    """What of the head's project the base at the ref lacks: its project file, or the stack's config
+    file (``Pulumi.<stack>.yaml`` in the stack config dir) that the head has; None when the base has
+    both (or the head neither: then there is nothing new, and each side reports its own problem)."""
+    from kmsguard.engine.project import load_project
+
+    try:
+        head = load_project(args.dir)
+    except KmsguardError:
+        return None  # the head's run reports it
+    names = ("Pulumi.json", "Pulumi.yaml", "Pulumi.yml")
+    if not any((base_dir / n).is_file() for n in names):
+        return f"project {head.name}"
+    try:
+        head_stack = head.stack_file(args.stack)
+        base_stack = load_project(base_dir).stack_file(args.stack)
+    except KmsguardError:
+        return None  # the base's (or the head's) run reports it
+    if head_stack.is_file() and not base_stack.is_file():
+        return f"stack {args.stack}"
+    return None
+
+
+def _project_name(project_dir: Path, default: str) -> str:
+    from kmsguard.engine.project import load_project
+
+    try:
+        return load_project(project_dir).name
+    except KmsguardError:
+        return default
+
+
+def _empty_report(ev: Evaluation) -> dict[str, Any]:
+    """The report of a base without the head's stack (report.schema.json): the head's project and stack,
+    no subnets, no violations: every head subnet is added, every mandatory violation new."""
+    return {
+        "project": ev.project,
+        "stack": ev.stack,
+        "blocked": False,
+        "subnets": [],
+        "violations": [],
+        "remediations": [],
+    }
 
 
 def _compared(ev: Evaluation, fmt: str, baseline: Mapping[str, Any] | None) -> tuple[str, Diff | None]:

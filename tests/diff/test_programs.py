@@ -19,7 +19,7 @@ import jsonschema
 import pytest
 
 from kmsguard import diff
-from kmsguard.cli import main
+from kmsguard.cli import _empty_report, main
 from kmsguard.evaluate import Evaluation, evaluate_project
 from kmsguard.report import html, markdown, render, sarif
 
@@ -303,3 +303,112 @@ def test_check_base_ref_reads_the_state_file_at_that_commit(
         + git(repo, "rev-parse", "HEAD~1")[:12]
         + ")\n"
     )
+
+
+def new_in_head(kind: str, ref: str = "HEAD") -> str:
+    return f"kmsguard: the base at {ref} has no {kind}: comparing with an empty base\n"
+
+
+def test_base_ref_without_the_stack_compares_with_an_empty_base(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], runs: tuple[Evaluation, Evaluation]
+) -> None:
+    # The empty base is a report (report.schema.json) with the head's project and stack.
+    empty = _empty_report(runs[1])
+    diff.check_report(empty, "the empty base")
+    assert (empty["project"], empty["stack"], empty["subnets"], empty["violations"]) == (
+        "spokes",
+        "dev",
+        [],
+        [],
+    )
+    repo = tmp_path / "repo"
+    project = program(repo / "infra", BASE)
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "base")
+    # A stack added by the pull request (untracked here): the base at HEAD has no Pulumi.qa.yaml, so
+    # its program would run without config; every head subnet is added instead.
+    (project / "Pulumi.qa.yaml").write_text(stack_file(HEAD), encoding="utf-8")
+    args = ["preview", str(project), "--stack", "qa", "--engine", "mocks", "--base-ref", "HEAD"]
+    assert main([*args, "--format", "json"]) == 1
+    out = capsys.readouterr()
+    assert out.err == new_in_head("stack qa"), out.err
+    doc = json.loads(out.out)
+    jsonschema.validate(doc, SCHEMA)
+    assert (doc["base"], doc["head"]["project"], doc["head"]["stack"]) == (
+        {"project": "spokes", "stack": "qa", "blocked": False},
+        "spokes",
+        "qa",
+    )
+    # Added blocked subnets fail the gate; added reachable ones do not.
+    assert sorted((c["subnet"], c["change"], c["after"]) for c in doc["changes"]) == sorted(
+        (f"snet-{n}", "added", "reachable" if t in ("none", "gateway+kms") else "blocked") for n, t in HEAD
+    )
+    # A new stack whose subnets all reach KMS: exit 0, with the same line.
+    (project / "Pulumi.qa.yaml").write_text(stack_file([("ops", "none")]), encoding="utf-8")
+    assert main([*args, "--format", "markdown"]) == 0
+    assert capsys.readouterr().err == new_in_head("stack qa")
+
+
+def test_base_ref_without_the_project_compares_with_an_empty_base(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "README").write_text("x\n", encoding="utf-8")
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "base")
+    project = program(repo / "newproj", [("ops", "none"), ("data", "gateway+kms")])
+    args = ["preview", str(project), "--stack", "dev", "--engine", "mocks", "--base-ref", "HEAD"]
+    assert main([*args, "--format", "json"]) == 0
+    out = capsys.readouterr()
+    assert out.err == new_in_head("project spokes"), out.err
+    doc = json.loads(out.out)
+    assert [(c["change"], c["after"]) for c in doc["changes"]] == [("added", "reachable")] * 2
+    assert doc["regressed"] is False
+    # --fail-on blocked: the head's own gate, whatever the base.
+    (project / "Pulumi.dev.yaml").write_text(stack_file([("web", "gateway")]), encoding="utf-8")
+    assert main([*args, "--fail-on", "blocked"]) == 1
+    out = capsys.readouterr()
+    assert out.err == new_in_head("project spokes"), out.err
+    assert "added      snet-web: (none) → blocked" in out.out
+
+
+def test_base_ref_names_the_base_when_its_program_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = tmp_path / "repo"
+    project = program(repo / "infra", HEAD)
+    main_py = (project / "__main__.py").read_text(encoding="utf-8")
+    (project / "__main__.py").write_text('raise RuntimeError("broken base")\n', encoding="utf-8")
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "broken")
+    (project / "__main__.py").write_text(main_py, encoding="utf-8")
+    git(repo, "commit", "-q", "-am", "fixed")
+    args = ["preview", str(project), "--stack", "dev", "--engine", "mocks", "--base-ref", "HEAD~1"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "broken base" in err
+    assert err.splitlines()[-1].startswith("kmsguard: error: the base at HEAD~1: "), err
+    assert "comparing with an empty base" not in err
+
+
+def test_check_base_ref_without_the_state_file_compares_with_an_empty_base(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "README").write_text("x\n", encoding="utf-8")
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "base")
+    shutil.copy(EXPORT, repo / "state.json")
+    assert main(["check", str(repo / "state.json"), "--base-ref", "HEAD", "--format", "json"]) == 1
+    out = capsys.readouterr()
+    assert out.err == new_in_head("state.json")
+    doc = json.loads(out.out)
+    assert doc["base"] == {"project": "network", "stack": "prod", "blocked": False}
+    assert {c["change"] for c in doc["changes"]} == {"added"}
+    assert doc["regressed"] is True
