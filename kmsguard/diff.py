@@ -25,6 +25,7 @@ say): whatever newly makes ``pulumi preview`` fail is a regression of the change
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -464,24 +465,35 @@ def verdict_change(c: SubnetChange) -> str:
 
 
 def render_text(diff: Diff) -> str:
+    """The diff for a terminal or a CI log. Names and messages come from the stack (and from a fork's
+    pull request): each is shown on its own line with its control characters escaped, so none can
+    start a line of its own ("OK — ...") or drive the terminal."""
+    b, h = diff.base, diff.head
     lines = [
-        f"kmsguard diff: {diff.base.project}/{diff.base.stack} (base) → {diff.head.project}/{diff.head.stack} (head)",
-        ("REGRESSED — " if diff.regressed else "OK — ") + headline(diff),
+        f"kmsguard diff: {_shown(b.project)}/{_shown(b.stack)} (base) → {_shown(h.project)}/{_shown(h.stack)} (head)",
+        ("REGRESSED — " if diff.regressed else "OK — ") + _shown(headline(diff)),
         "",
     ]
     for kind in ORDER:
         for c in diff.changes:
             if c.change is not kind:
                 continue
-            lines.append(f"{c.change.value:10} {c.subnet}: {verdict_change(c)}")
-            for b in c.blockers:
-                lines.append(f"    {'blocked by' if c.after == 'blocked' else 'unknown'}: {b}")
+            lines.append(f"{c.change.value:10} {_shown(c.subnet)}: {_shown(verdict_change(c))}")
+            for blocker in c.blockers:
+                lines.append(f"    {'blocked by' if c.after == 'blocked' else 'unknown'}: {_shown(blocker)}")
             for i, f in enumerate(c.fixes, 1):
-                lines.append(f"    fix {i}: {f['detail']}")
+                lines.append(f"    fix {i}: {_shown(f['detail'])}")
                 if f["code"]:
-                    lines.append(f"      Pulumi: {f['code']}")
+                    lines.append(f"      Pulumi: {_shown(f['code'])}")
     for v in diff.violations:
         subject, _, rest = v.message.partition("\n")
-        lines.append(f"{'new':10} {v.policy}: {subject}")
-        lines += [f"    {line}" for line in rest.splitlines()]
+        lines.append(f"{'new':10} {_shown(v.policy)}: {_shown(subject)}")
+        lines += [f"    {_shown(line)}" for line in rest.splitlines()]
     return "\n".join(lines) + "\n"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _shown(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)

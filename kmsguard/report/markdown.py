@@ -30,6 +30,16 @@ def verdict(value: str | None) -> str:
     return f"{ICONS.get(value, '')} {value}".strip() if value else "—"
 
 
+def code_span(value: str) -> str:
+    """Inline code: backslash escapes do not work inside a code span, so the fence is one backtick
+    longer than any run in the text (CommonMark 6.1), padded where the text touches a backtick."""
+    value = " ".join(value.split("\n"))
+    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    return f"{fence}{pad}{value}{pad}{fence}"
+
+
 def code_block(body: str, lang: str = "text") -> list[str]:
     longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
     fence = "`" * max(3, longest + 1)
@@ -92,7 +102,7 @@ def render_diff(diff: Diff) -> str:
     if diff.violations:
         lines += ["#### ❌ New mandatory violations", ""]
         for v in diff.violations:
-            lines += [f"`{text(v.policy)}`", "", *code_block(v.message), ""]
+            lines += [code_span(v.policy), "", *code_block(v.message), ""]
     unchanged = [c for c in diff.changes if c.change is Change.UNCHANGED]
     if unchanged:
         lines += [
@@ -157,4 +167,20 @@ def render_report(doc: Mapping[str, Any]) -> str:
             lines += _explain(
                 f"{text(s['name'])}: {s['verdict']}", s["verdict"], blockers(s, doc["violations"]), s["fixes"]
             )
+    # What else makes `pulumi preview` fail: mandatory violations about no blocked or unknown subnet
+    # (a Windows VM's activation setup, a route table the autofix cannot complete, ...).
+    shown = {(s["urn"], s["name"]) for s in subnets if s["verdict"] in ("blocked", "unknown")}
+    others = [
+        v
+        for v in doc["violations"]
+        if v["level"] == "mandatory" and not any(v["urn"] == u and _about(v, n) for u, n in shown)
+    ]
+    if others:
+        lines += ["#### ❌ Other mandatory violations", ""]
+        for v in others:
+            lines += [code_span(v["policy"]), "", *code_block(v["message"]), ""]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _about(violation: Mapping[str, Any], subnet: str) -> bool:
+    return str(violation["message"]).startswith((f"Subnet {subnet} (", f"Subnet {subnet}:"))

@@ -447,3 +447,15 @@ def test_an_integer_too_long_to_convert_is_an_input_error(
     assert (
         err.startswith(f"kmsguard: error: {bad}: Exceeds the limit (4300 digits)") and "internal" not in err
     )
+
+
+def test_text_escapes_control_characters_from_the_stack() -> None:
+    name = "s\nOK — no subnet loses KMS reachability\x1b[2K"
+    d = diff.compare(report([subnet(name, "reachable")]), report([subnet(name, "blocked")]))
+    out = diff.render_text(d)
+    assert "\x1b" not in out
+    assert "\nOK — " not in out
+    assert (
+        "regressed  s\\x0aOK — no subnet loses KMS reachability\\x1b[2K: reachable → blocked"
+        in out.splitlines()
+    )

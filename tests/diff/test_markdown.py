@@ -144,3 +144,23 @@ def test_a_new_mandatory_violation_is_listed_under_its_own_heading() -> None:
     ]
     assert page.pre == [activation("vm1")["message"] + "\n"]
     assert "`kms-activation`" in md.splitlines()
+
+
+def test_policy_names_go_into_code_spans_unescaped() -> None:
+    assert markdown.code_span("kms-client-activation") == "`kms-client-activation`"
+    assert markdown.code_span("a_b|c") == "`a_b|c`"  # no backslash escapes inside a code span
+    assert markdown.code_span("x`y") == "``x`y``"
+    assert markdown.code_span("`x") == "`` `x ``"
+
+
+def test_single_report_summary_lists_mandatory_violations_about_no_subnet() -> None:
+    from .test_compare import activation
+
+    head = report([subnet("s", "reachable")], [activation("vm1")])
+    page = rendered(markdown.render_report(head))
+    assert page.headings[-1] == "❌ Other mandatory violations"
+    assert page.pre == [activation("vm1")["message"] + "\n"]
+    # A blocked subnet's own violation is explained under the subnet, not repeated.
+    blocked = subnet("b", "blocked")
+    page = rendered(markdown.render_report(report([blocked], [violation(blocked, [FORCED])])))
+    assert "❌ Other mandatory violations" not in page.headings
