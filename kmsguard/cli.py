@@ -504,7 +504,9 @@ def _compared(ev: Evaluation, fmt: str, baseline: Mapping[str, Any] | None) -> t
     if fmt == "sarif":
         return redact.in_json(sarif.render(ev, baseline=baseline), secrets), result
     if fmt == "html":
-        return redact.in_html(html.render(ev, changes=result.changes), secrets), result
+        return redact.in_html(
+            html.render(ev, changes=result.changes, new_violations=result.violations), secrets
+        ), result
     return render(ev, fmt), result
 
 

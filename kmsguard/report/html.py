@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from html import escape
 
 from kmsguard.analysis import EndpointResult, Outcome, Step, SubnetResult, Verdict
-from kmsguard.diff import SubnetChange
+from kmsguard.diff import NewViolation, SubnetChange
 from kmsguard.evaluate import Evaluation
 from kmsguard.report.document import added_items, catalog_line, describe_added, message_of
 from kmsguard.report.text import settle_hints, summary
@@ -101,7 +101,12 @@ class _Node:
     tooltip: str
 
 
-def render(ev: Evaluation, *, changes: Sequence[SubnetChange] | None = None) -> str:
+def render(
+    ev: Evaluation,
+    *,
+    changes: Sequence[SubnetChange] | None = None,
+    new_violations: Sequence[NewViolation] = (),
+) -> str:
     """The report; with ``changes`` (``kmsguard.diff`` against a baseline) regressed and improved
     subnets are marked, and the subnets only the base had are listed."""
     title = f"kmsguard {ev.mode}: {ev.project}/{ev.stack}"
@@ -123,7 +128,7 @@ def render(ev: Evaluation, *, changes: Sequence[SubnetChange] | None = None) -> 
         f"{len(ev.violations)} violation(s) · {len(ev.remediations)} remediation(s) · "
         f"{escape(catalog_line())}</div>{banner}</header>",
         "<main>",
-        _baseline_summary(changes) if changes is not None else "",
+        _baseline_summary(changes, new_violations) if changes is not None else "",
         _toc(ev.result.subnets, marks),
         '<p class="legend"><span style="color:#1a7f37">━ passes</span><span style="color:#cf222e">━ blocked</span>'
         '<span style="color:#9a6700">╍ unknown</span></p>',
@@ -179,12 +184,16 @@ def _with_change(section: str, mark: str | None) -> str:
     return section.replace("</h2>", f"{mark}</h2>", 1)
 
 
-def _baseline_summary(changes: Sequence[SubnetChange]) -> str:
+def _baseline_summary(changes: Sequence[SubnetChange], new_violations: Sequence[NewViolation] = ()) -> str:
     counts = {
         k: sum(1 for c in changes if c.change.value == k)
         for k in ("regressed", "improved", "added", "removed")
     }
     text = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "no subnet changed"
+    if new_violations:
+        text += f"; {len(new_violations)} new mandatory violation(s): " + ", ".join(
+            dict.fromkeys(v.policy for v in new_violations)
+        )
     removed = [c.subnet for c in changes if c.change.value == "removed"]
     gone = f" Only in the baseline: {escape(', '.join(removed))}." if removed else ""
     return f'<p class="baseline">Compared with the baseline: {escape(text)}.{gone}</p>'

@@ -335,7 +335,8 @@ def apply_baseline(
     run = sarif_log["runs"][0]
     rules: list[dict[str, Any]] = run["tool"]["driver"]["rules"]
     waiting: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
-    for v in baseline["violations"]:
+    # A check's notes (what the autofix would add) are results too, at SARIF's note level.
+    for v in [*baseline["violations"], *baseline.get("notes", ())]:
         waiting.setdefault(violation_key(v["policy"], v["urn"], v["message"]), []).append(v)
     for result in run["results"]:
         message = in_text(result["message"]["text"], secrets)
@@ -387,11 +388,12 @@ def _absent(
     result: dict[str, Any] = {
         "ruleId": rule_id,
         "ruleIndex": rule_index,
-        "level": LEVELS.get(v["level"], "warning"),
+        # A check's note has no level of its own: the autofix's remediate level, shown as a note.
+        "level": LEVELS.get(v["level"], "warning") if "level" in v else "note",
         "message": {"text": v["message"]},
         "partialFingerprints": {"kmsguardViolation/v1": digest[:32]},
         "properties": {
-            "enforcementLevel": v["level"],
+            "enforcementLevel": v.get("level", EnforcementLevel.REMEDIATE.value),
             "policy": v["policy"],
             "findings": [f.value for f in findings_of(v["message"])],
         },

@@ -412,3 +412,35 @@ def test_check_base_ref_without_the_state_file_compares_with_an_empty_base(
     assert doc["base"] == {"project": "network", "stack": "prod", "blocked": False}
     assert {c["change"] for c in doc["changes"]} == {"added"}
     assert doc["regressed"] is True
+
+
+def test_a_check_against_itself_marks_every_sarif_result_unchanged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The deployed state's notes (what the autofix would add) are SARIF results at the note level:
+    # the baseline's notes are the same findings.
+    assert main(["check", str(EXPORT), "--format", "json", "--output", str(tmp_path / "base.json")]) == 1
+    assert json.loads((tmp_path / "base.json").read_text(encoding="utf-8"))["notes"] != []
+    capsys.readouterr()
+    main(["check", str(EXPORT), "--baseline", str(tmp_path / "base.json"), "--format", "sarif"])
+    results = json.loads(capsys.readouterr().out)["runs"][0]["results"]
+    assert {(r["level"], r["baselineState"]) for r in results} == {
+        ("error", "unchanged"),
+        ("note", "unchanged"),
+    }
+    # Without that note in the baseline, it is absent from the base: new; and a note only the base has
+    # is listed as absent, at the note level.
+    base = json.loads((tmp_path / "base.json").read_text(encoding="utf-8"))
+    note = base["notes"][0]
+    base["notes"] = []
+    (tmp_path / "no-notes.json").write_text(json.dumps(base), encoding="utf-8")
+    main(["check", str(EXPORT), "--baseline", str(tmp_path / "no-notes.json"), "--format", "sarif"])
+    results = json.loads(capsys.readouterr().out)["runs"][0]["results"]
+    assert ("note", "new") in {(r["level"], r["baselineState"]) for r in results}
+    base["notes"] = [note, {**note, "urn": None, "message": "route table gone: would add a route"}]
+    (tmp_path / "extra.json").write_text(json.dumps(base), encoding="utf-8")
+    main(["check", str(EXPORT), "--baseline", str(tmp_path / "extra.json"), "--format", "sarif"])
+    results = json.loads(capsys.readouterr().out)["runs"][0]["results"]
+    assert [
+        (r["level"], r["properties"]["enforcementLevel"]) for r in results if r["baselineState"] == "absent"
+    ] == [("note", "remediate")]

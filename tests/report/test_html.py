@@ -140,3 +140,17 @@ def test_chromium_renders_the_page(blocked: Evaluation, hostile: Evaluation, tmp
         if keep:
             Path(keep).mkdir(parents=True, exist_ok=True)
             shutil.copy(shot, Path(keep) / shot.name)
+
+
+def test_the_baseline_summary_names_new_mandatory_violations() -> None:
+    from kmsguard.diff import NewViolation
+    from kmsguard.report.html import _baseline_summary
+
+    new = [
+        NewViolation("kms-client-activation", None, "VM vm1: ..."),
+        NewViolation("kms-client-activation", None, "x"),
+    ]
+    assert _baseline_summary([], new) == (
+        '<p class="baseline">Compared with the baseline: no subnet changed; 2 new mandatory violation(s): '
+        "kms-client-activation.</p>"
+    )
