@@ -233,11 +233,16 @@ class NetworkIndex:
             flexible = _flexible(vm)
             if flexible is Tri.NO:
                 continue
+            judged: set[Ref] = set()  # subnets where the scale set's own NICs are judged one by one
             for ref in () if isinstance(vm.nics, Unknown) else vm.nics:
                 if isinstance(ref, str):
                     flexible_nic[ref] = max(flexible_nic.get(ref, Tri.NO), flexible)
+                    own = network.nics.get(ref)
+                    if own is not None and not isinstance(own.ip_configurations, Unknown):
+                        judged.update(i.subnet for i in own.ip_configurations if isinstance(i.subnet, str))
             for ref in network.vm_subnets.get(vm.key, ()):
-                flexible_subnet[ref] = max(flexible_subnet.get(ref, Tri.NO), flexible)
+                if ref not in judged:
+                    flexible_subnet[ref] = max(flexible_subnet.get(ref, Tri.NO), flexible)
         pools: dict[Ref, tuple[LoadBalancer, BackendPool]] = {}
         for lb in network.load_balancers.values():
             if not isinstance(lb.backend_pools, Unknown):

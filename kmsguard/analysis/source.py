@@ -85,14 +85,13 @@ def build_source(
 
 
 def _flexible_scale_set(index: NetworkIndex, subnet: Subnet, nic: NetworkInterface | None) -> Tri:
-    """§5.2/§5.3 (O1): a Flexible-orchestration scale set in the source never gets default outbound
-    access. For a NIC, its own scale set; for the subnet (any VM in it), any such scale set there."""
+    """§5.2/§5.3 (O1): a Flexible-orchestration scale set's VMs never get default outbound access.
+    For a NIC, its own scale set. For the subnet (any VM in it, a new standalone one included), only a
+    scale set placed there whose NICs are not judged one by one: those that are carry their own
+    verdicts (a load balancer's outbound rule may give them egress), which the subnet's counts."""
     if nic is not None:
         return index.flexible_by_nic.get(nic.key, Tri.NO)
-    found = index.flexible_by_vm_subnet.get(subnet.key, Tri.NO)
-    for n, _ in index.nics_by_subnet.get(subnet.key, ()):
-        found = max(found, index.flexible_by_nic.get(n.key, Tri.NO))
-    return found
+    return index.flexible_by_vm_subnet.get(subnet.key, Tri.NO)
 
 
 def _vnet_space(index: NetworkIndex, vnet: VirtualNetwork | None) -> tuple[ipaddress.IPv4Network, ...] | None:

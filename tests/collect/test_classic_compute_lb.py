@@ -253,6 +253,46 @@ def test_orchestrated_scale_set_is_flexible_and_gets_no_default_outbound(deploye
 
 
 @BOTH
+def test_a_flexible_scale_set_with_a_load_balancer_outbound_rule_has_egress(deployed: bool) -> None:
+    """§5.3: a Standard public load balancer with an outbound rule is egress for the scale set's VMs;
+    the Flexible rule takes away only the default outbound access, which the subnet's other (future,
+    standalone) VMs keep."""
+    s = ClassicStack(deployed)
+    subnet = private_subnet(s, default_outbound=True)
+    lb, pool = load_balancer(s, public=True, sku="Standard")
+    outbound_rule(s, lb, pool)
+    s.add(
+        FLEX_VMSS,
+        "flex",
+        {
+            "name": "vmss-flex",
+            "platformFaultDomainCount": 1,
+            "skuName": "Standard_D2s_v5",
+            "osProfile": {
+                "windowsConfiguration": {"adminUsername": "azureuser", "adminPassword": "[secret]"}
+            },
+            "sourceImageReference": IMAGE,
+            "networkInterfaces": [
+                {
+                    "name": "nic",
+                    "primary": True,
+                    "ipConfigurations": [
+                        {
+                            "name": "ipc",
+                            "primary": True,
+                            "subnetId": subnet,
+                            "loadBalancerBackendAddressPoolIds": [pool],
+                        }
+                    ],
+                }
+            ],
+        },
+    )
+    assert nic_verdicts(s.resources) == {"flex/nic": "reachable"}
+    assert verdicts(s.resources) == {"snet-app": "reachable"}
+
+
+@BOTH
 def test_vm_joined_to_an_orchestrated_scale_set_gets_no_default_outbound(deployed: bool) -> None:
     """A Flexible scale set without NIC blocks: its VMs are WindowsVirtualMachines naming it by id."""
     s = ClassicStack(deployed)
