@@ -319,6 +319,21 @@ def test_vm_joined_to_an_orchestrated_scale_set_gets_no_default_outbound(deploye
     )
 
 
+@pytest.mark.parametrize("outside", [scale_set_id("vmss-elsewhere"), "unknown"])
+def test_vm_joined_to_a_scale_set_not_in_the_stack_is_still_a_flexible_member(outside: str) -> None:
+    # Only an orchestrated (Flexible) scale set takes a VM by virtualMachineScaleSetId, wherever it is
+    # declared, and an id not known until deployment is one too: never a plain VM with default outbound.
+    s = ClassicStack(False)
+    subnet = private_subnet(s, default_outbound=True)
+    nic = s.add(NIC, "nic", {"name": "nic-vm", "ipConfigurations": [{"name": "ipc", "subnetId": subnet}]})
+    joined: Any = U if outside == "unknown" else outside
+    vm = {"name": "vm", "size": "Standard_B2s", "networkInterfaceIds": [nic], "sourceImageReference": IMAGE}
+    s.add(WIN_VM, "vm", {**vm, "virtualMachineScaleSetId": joined})
+    member = collect(s.resources).vms[s.urn(WIN_VM, "vm")]
+    assert (member.scale_set, member.orchestration_mode) == (True, "Flexible")
+    assert verdicts(s.resources) == {"snet-app": "blocked"}
+
+
 def test_linux_scale_sets_are_out_of_windows_scope_like_azure_native_ones() -> None:
     s = ClassicStack()
     subnet = private_subnet(s)

@@ -359,9 +359,13 @@ class _Apply:
         ref = self.stack.resolve(r, r.props["virtualMachineScaleSetId"], "virtualMachineScaleSetId",
                                  ("VirtualMachineScaleSet",))  # fmt: skip
         owner = self.vms.get(ref) if isinstance(ref, str) else None
-        if vm is None or owner is None or isinstance(vm.nics, Unknown) or isinstance(owner.nics, Unknown):
-            # A scale set outside the stack or not told apart: the model has no place for the VM's
-            # membership alone (a known limit, docs/findings.md), so the VM stays a plain VM.
+        if vm is None:
+            return
+        if owner is None or isinstance(vm.nics, Unknown) or isinstance(owner.nics, Unknown):
+            # A scale set outside the stack or not told apart is still one: a VM joins only an
+            # orchestrated (Flexible) scale set (pulumi-azure virtualMachineScaleSetId), so the VM
+            # itself is judged as a Flexible member, never as a plain VM with default outbound.
+            self.vms[r.urn] = replace(vm, scale_set=True, orchestration_mode="Flexible")
             return
         assert isinstance(ref, str)
         self.vms[ref] = replace(owner, nics=tuple(dict.fromkeys((*owner.nics, *vm.nics))))
