@@ -149,9 +149,15 @@ def _ip_configuration(c: Mapping[str, Node]) -> Node:
     if public is UNK:
         out["publicIPAddressConfiguration"] = Unknown("publicIpAddresses is not known until deployment")
     elif isinstance(public, list) and public:
-        # Any block (even one computed whole) gives each instance a public IP.
-        first = public[0]
-        out["publicIPAddressConfiguration"] = {"name": first.get("name") if isinstance(first, dict) else None}
+        # Any block (even one computed whole) gives each instance a public IP; a block that is not
+        # one (null, a string) is handed on as it is, for the reader to report.
+        first = next((x for x in public if x is not UNK and not isinstance(x, dict)), public[0])
+        out["publicIPAddressConfiguration"] = (
+            {"name": first.get("name")} if isinstance(first, dict) else first
+        )
+    elif public is not None and not isinstance(public, list):
+        # Not a list of blocks: one block is read as one, anything else is reported by the reader.
+        out["publicIPAddressConfiguration"] = public
     legacy = c.get("publicIpAddressConfiguration")  # ScaleSet: one block
     if legacy is UNK:
         out["publicIPAddressConfiguration"] = Unknown(
