@@ -88,7 +88,8 @@ def test_no_import_circle_in_collect() -> None:
 
 
 def test_resource_module_imports_nothing_from_collect() -> None:
-    assert not {m for m in _imports("kmsguard.collect.resource", ALL["kmsguard.collect.resource"])}
+    # kmsguard.protocol (standard library only) for the secret signatures merge_inputs re-marks.
+    assert _imports("kmsguard.collect.resource", ALL["kmsguard.collect.resource"]) <= {"kmsguard.protocol"}
 
 
 @pytest.mark.parametrize("leaf", ["kmsguard.protocol", "kmsguard.engine.types", "kmsguard.engine.errors"])

@@ -161,8 +161,24 @@ def change_route_fix(table: RouteTable, route: Route) -> Fix:
         route.urn or table.origin.urn,
         f"route table {table.origin.name}: change route {route.name} ({route.address_prefix}) to nextHopType Internet",
         code,
-        {"table": table.key, "route": route.name},
+        {"table": table.key, "route": route.name, **_route_index(table, route)},
     )
+
+
+def _route_index(table: RouteTable, route: Route) -> dict[str, int]:
+    """``{"index": i}``, the route's place in its table (``route`` itself, not a route of its name):
+    what ``apply`` changes, since names may repeat or read "[secret]"; {} when it is not there."""
+    if isinstance(table.routes, Unknown):
+        return {}
+    return next(({"index": i} for i, r in enumerate(table.routes) if r is route), {})
+
+
+def changes_route(d: Mapping[str, object], index: int, route: Route) -> bool:
+    """Whether the change-route fix ``d`` is about ``route``, the ``index``-th route of its table."""
+    at = d.get("index")
+    if isinstance(at, int) and not isinstance(at, bool):
+        return at == index
+    return route.name == d.get("route")
 
 
 def nsg_rule_code(nsg: NetworkSecurityGroup, name: str, priority: int, prefixes: Sequence[str]) -> str:
@@ -350,9 +366,9 @@ def apply(network: Network, fixes: Iterable[Fix]) -> Network:
                         dataclasses.replace(
                             r, next_hop_type="Internet", next_hop_ip=None, next_hop_resource=None
                         )
-                        if r.name == d["route"]
+                        if changes_route(d, i, r)
                         else r
-                        for r in table.routes
+                        for i, r in enumerate(table.routes)
                     ),
                 )
         elif fix.kind == "add-nsg-rule" and isinstance(d.get("priority"), int):

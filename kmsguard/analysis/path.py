@@ -155,7 +155,13 @@ def _fix_for_route(ctx: SourceContext, route: EffectiveRoute, ip: IPv4Address) -
         and route.prefix.prefixlen == 32
         and not isinstance(table.routes, Unknown)
     ):
-        original = next((r for r in table.routes if r.name == route.route_name), None)
+        # By its place in the table: names may repeat, or read "[secret]" for more than one route.
+        at = route.route_index
+        original = (
+            table.routes[at]
+            if 0 <= at < len(table.routes) and table.routes[at].name == route.route_name
+            else next((r for r in table.routes if r.name == route.route_name), None)
+        )
         if original is not None:
             return change_route_fix(table, original)
     return route_fix(table, ctx.subnet.key, ctx.subnet.origin.name, ctx.subnet.origin.urn, [str(ip)])

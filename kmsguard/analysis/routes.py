@@ -75,6 +75,9 @@ class EffectiveRoute:
     # False for a service-tag prefix: an explicit CIDR wins over a tag with the same prefix (§2.6).
     explicit: bool = True
     route_name: str = ""
+    # The route's place in its table's routes: what identifies it when names repeat or read
+    # "[secret]" (-1 for routes of no table).
+    route_index: int = -1
 
     def rank(self, prefixlen: int) -> tuple[int, int, int]:
         return (prefixlen, int(self.source), int(self.explicit))
@@ -190,17 +193,22 @@ def user_routes(
     if isinstance(table.routes, Unknown):
         return [_unknown_user_route(f"route table {table.origin.name}", table.routes.why, table.origin.urn)]
     out = []
-    for route in table.routes:
+    for index, route in enumerate(table.routes):
         if memo is None:
-            out.append(_user_route(table, route, problems))
+            out.append(_user_route(table, route, problems, index))
             continue
         hit = memo.get(id(route))
-        if isinstance(hit, tuple) and hit[0] is route and hit[1] is table.origin:
+        if (
+            isinstance(hit, tuple)
+            and hit[0] is route
+            and hit[1] is table.origin
+            and hit[2].route_index == index
+        ):
             out.append(hit[2])
             problems.extend(hit[3])
             continue
         found: list[RouteProblem] = []
-        effective = _user_route(table, route, found)
+        effective = _user_route(table, route, found, index)
         memo[id(route)] = (route, table.origin, effective, tuple(found))
         out.append(effective)
         problems.extend(found)
@@ -221,7 +229,9 @@ def _unknown_user_route(origin: str, why: str, urn: str | None) -> EffectiveRout
     )
 
 
-def _user_route(table: RouteTable, route: Route, problems: list[RouteProblem]) -> EffectiveRoute:
+def _user_route(
+    table: RouteTable, route: Route, problems: list[RouteProblem], index: int = -1
+) -> EffectiveRoute:
     origin = f"route table {table.origin.name} route {route.name}"
     urn = route.urn or table.origin.urn
     hop = canonical_next_hop(route.next_hop_type)
@@ -242,6 +252,7 @@ def _user_route(table: RouteTable, route: Route, problems: list[RouteProblem]) -
         origin=origin,
         urn=urn,
         route_name=route.name,
+        route_index=index,
     )
     prefix = route.address_prefix
     if isinstance(prefix, Unknown):

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from kmsguard import protocol
-from kmsguard.analysis.fixes import logical_name, py
+from kmsguard.analysis.fixes import changes_route, logical_name, py
 from kmsguard.analysis.fixes import standalone as _standalone
 from kmsguard.catalog import KMS_PORT
 
@@ -145,7 +145,7 @@ def _change_route(d: Mapping[str, object], kind: str, network: Network) -> str |
     name = d.get("route")
     if table is None or not isinstance(table.routes, tuple) or not isinstance(name, str):
         return None
-    route = next((r for r in table.routes if r.name == name), None)
+    route = next((r for i, r in enumerate(table.routes) if changes_route(d, i, r)), None)
     if route is None or not isinstance(route.address_prefix, str):
         return None
     if kind == CLASSIC_ROUTE:

@@ -46,6 +46,9 @@ CASES: dict[str, tuple[str, int, str]] = {
     "report_component": ("dev", 1, ""),
     "report_standalone": ("dev", 0, ""),
     "resource_transforms": ("dev", 0, ""),
+    # A secret route prefix and a secret inline subnet name: the engine marks the whole routes and
+    # subnets outputs secret, and the reports must still name the plain routes and subnets.
+    "secret_names": ("dev", 1, ""),
     "special_subnets": ("dev", 0, ""),
     "standalone_routes": ("dev", 1, ""),
     "twenty": ("dev", 1, ""),
