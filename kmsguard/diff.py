@@ -155,10 +155,15 @@ def compare(base: Mapping[str, Any], head: Mapping[str, Any]) -> Diff:
     pairs = _match(base_subnets, head_subnets)
     matched_base = {b for b, _ in pairs.items()}
     head_to_base = {h: b for b, h in pairs.items()}
+    by_urn: dict[str | None, list[Mapping[str, Any]]] = {}
+    for v in head["violations"]:
+        by_urn.setdefault(v["urn"], []).append(v)
     changes: list[SubnetChange] = []
     for h, hs in enumerate(head_subnets):
         b = head_to_base.get(h)
-        changes.append(_change(base_subnets[b] if b is not None else None, hs, b, h, head["violations"]))
+        # Only a violation with the subnet's URN can list its blockers: looked up, not scanned per subnet.
+        own = by_urn.get(hs["urn"], ())
+        changes.append(_change(base_subnets[b] if b is not None else None, hs, b, h, own))
     for b, bs in enumerate(base_subnets):
         if b not in matched_base:
             changes.append(_change(bs, None, b, None, ()))
