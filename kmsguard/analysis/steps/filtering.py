@@ -198,17 +198,7 @@ def _nsg_normal(ctx: SourceContext, ip: IPv4Address) -> list[Step]:
         return [Step(StepKind.NSG, Sentence(Say.NSG_NONE), Outcome.PASS, hop=ctx.hop)]
     for _level, nsg, problem, urn in nsgs:
         if nsg is None:
-            steps.append(
-                Step(
-                    StepKind.NSG,
-                    Sentence(Say.NSG_MISSING, reason=problem),
-                    Outcome.UNKNOWN,
-                    urn,
-                    settle="describe the NSG in the stack",
-                    finding=Finding.UNKNOWN_FILTERING,
-                    hop=ctx.hop,
-                )
-            )
+            steps.append(_missing_nsg(ctx, Say.NSG_MISSING, problem, urn))
             continue
         decision = _nsg_decision(ctx, nsg, ip)
         act = decision.decided
@@ -262,21 +252,24 @@ def _nsg_decision(ctx: SourceContext, nsg: NetworkSecurityGroup, ip: IPv4Address
     return ctx.index.remember("nsg-decision", ("nsg-decision", id(nsg), ip, ctx.src), nsg, decide)
 
 
+def _missing_nsg(ctx: SourceContext, say: Say, problem: str, urn: str | None) -> Step:
+    """An NSG the source is attached to but the stack does not describe: its rules are unknown."""
+    return Step(
+        StepKind.NSG,
+        Sentence(say, reason=problem),
+        Outcome.UNKNOWN,
+        urn,
+        settle="describe the NSG in the stack",
+        finding=Finding.UNKNOWN_FILTERING,
+        hop=ctx.hop,
+    )
+
+
 def _nsg_platform(ctx: SourceContext, ip: IPv4Address) -> list[Step]:
     steps: list[Step] = []
     for _level, nsg, problem, urn in _nsgs(ctx):
         if nsg is None:
-            steps.append(
-                Step(
-                    StepKind.NSG,
-                    Sentence(Say.NSG_MISSING_LKM, reason=problem),
-                    Outcome.UNKNOWN,
-                    urn,
-                    settle="describe the NSG in the stack",
-                    finding=Finding.UNKNOWN_FILTERING,
-                    hop=ctx.hop,
-                )
-            )
+            steps.append(_missing_nsg(ctx, Say.NSG_MISSING_LKM, problem, urn))
             continue
         match, ref, rule, why = lkm_denies(nsg, ip, ctx.src, ctx.index.cache("nsg-compiled"))
         if match is Tri.YES and rule is not None:
