@@ -201,7 +201,9 @@ def _new_violations(
     # A failing subnet already says why: its own violation, and those on the resources its trace and
     # fixes name (the route table whose KMS route conflicts, say), would only repeat it.
     failing = [c for c in changes if c.fails]
-    explained = {(c.urn, c.subnet) for c in failing}
+    explained: dict[str | None, list[str]] = {}
+    for c in failing:
+        explained.setdefault(c.urn, []).append(c.subnet)
     involved: set[str] = set()
     for c in failing:
         involved.update(f["urn"] for f in c.fixes if f.get("urn"))
@@ -213,20 +215,18 @@ def _new_violations(
     for v in head["violations"]:
         if v["level"] != "mandatory" or violation_key(v["policy"], v["urn"], v["message"]) in before:
             continue
-        subject = v["message"].split("\n", 1)[0]
-        if (v["urn"], _subnet_named(subject)) in explained or (v["urn"] and v["urn"] in involved):
+        if any(is_about_subnet(v["message"], n) for n in explained.get(v["urn"], ())) or (
+            v["urn"] and v["urn"] in involved
+        ):
             continue
         out.append(NewViolation(v["policy"], v["urn"], v["message"]))
     return tuple(out)
 
 
-def _subnet_named(subject: str) -> str | None:
-    """The subnet a pack message is about (``Subnet <name> (<location>…): …`` or ``Subnet <name>: …``)."""
-    if not subject.startswith("Subnet "):
-        return None
-    rest = subject[len("Subnet ") :]
-    cut = [i for i in (rest.find(" ("), rest.find(":")) if i >= 0]
-    return rest[: min(cut)] if cut else None
+def is_about_subnet(message: str, name: str) -> bool:
+    """Whether a pack message is about subnet ``name`` (``Subnet <name> (<location>…): …`` or
+    ``Subnet <name>: …``): a VNet's inline subnets share its URN, so the URN alone does not say."""
+    return message.startswith((f"Subnet {name} (", f"Subnet {name}:"))
 
 
 def _side(doc: Mapping[str, Any]) -> Side:
@@ -374,7 +374,7 @@ def blockers(subnet: Mapping[str, Any], violations: Sequence[Mapping[str, Any]])
     name = subnet["name"]
     for v in violations:
         message: str = v["message"]
-        if v["urn"] != subnet["urn"] or not message.startswith((f"Subnet {name} (", f"Subnet {name}:")):
+        if v["urn"] != subnet["urn"] or not is_about_subnet(message, name):
             continue
         lines = message.splitlines()
         if heading not in lines:

@@ -13,7 +13,16 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from kmsguard.diff import ORDER, Change, Diff, SubnetChange, blockers, headline, verdict_change
+from kmsguard.diff import (
+    ORDER,
+    Change,
+    Diff,
+    SubnetChange,
+    blockers,
+    headline,
+    is_about_subnet,
+    verdict_change,
+)
 
 ICONS = {"reachable": "✅", "blocked": "❌", "unknown": "❔", "excluded": "➖"}
 # ASCII punctuation that means something inline, in a table row or as raw HTML. CommonMark lets any
@@ -173,14 +182,11 @@ def render_report(doc: Mapping[str, Any]) -> str:
     others = [
         v
         for v in doc["violations"]
-        if v["level"] == "mandatory" and not any(v["urn"] == u and _about(v, n) for u, n in shown)
+        if v["level"] == "mandatory"
+        and not any(v["urn"] == u and is_about_subnet(v["message"], n) for u, n in shown)
     ]
     if others:
         lines += ["#### ❌ Other mandatory violations", ""]
         for v in others:
             lines += [code_span(v["policy"]), "", *code_block(v["message"]), ""]
     return "\n".join(lines).rstrip("\n") + "\n"
-
-
-def _about(violation: Mapping[str, Any], subnet: str) -> bool:
-    return str(violation["message"]).startswith((f"Subnet {subnet} (", f"Subnet {subnet}:"))
